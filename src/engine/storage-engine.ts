@@ -1,0 +1,178 @@
+/**
+ * The storage engine contract: everything the HTTP layer and the coordinators need from a log store.
+ * Two implementations: `embedded` (on-disk logs in Kafka's record batch v2 format) and `kafka`
+ * (an Apache Kafka cluster through kafkajs). No HTTP types appear here.
+ *
+ * Offsets are JavaScript numbers: exact up to 2^53, far beyond any partition's lifetime.
+ * Every method throws only `EngineError` (see engine-error.ts) for expected failures.
+ */
+
+/** Producer acks: 0 = validated only, 1 = written to the log, -1 (all) = fsynced. */
+export type Acks = 0 | 1 | -1;
+
+export type IsolationLevel = 'read_uncommitted' | 'read_committed';
+
+export interface RecordHeader {
+  key: string;
+  value: Buffer | null;
+}
+
+/** A record as a producer hands it to an engine: key and value already serialized to bytes. */
+export interface ProducerRecord {
+  key: Buffer | null;
+  value: Buffer | null;
+  headers?: RecordHeader[];
+  /** CreateTime, ms since the epoch; the engine uses the append time when absent. */
+  timestamp?: number;
+}
+
+export interface AppendOptions {
+  acks: Acks;
+}
+
+/** Where an append landed. For acks=0 the offsets are still the real ones on the embedded engine. */
+export interface AppendResult {
+  topic: string;
+  partition: number;
+  baseOffset: number;
+  /** Offset of the last record of the append (baseOffset + count - 1). */
+  lastOffset: number;
+  /** The batch's timestamp: max CreateTime of its records, or the append time. */
+  timestamp: number;
+  logStartOffset: number;
+}
+
+export type TimestampType = 'CreateTime' | 'LogAppendTime';
+
+export interface ConsumerRecord {
+  topic: string;
+  partition: number;
+  offset: number;
+  timestamp: number;
+  timestampType: TimestampType;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: RecordHeader[];
+}
+
+export interface FetchPartition {
+  topic: string;
+  partition: number;
+  /** First offset wanted. */
+  offset: number;
+  /** Per-partition byte budget (Kafka's partition max bytes); defaults to the request's maxBytes. */
+  maxBytes?: number;
+}
+
+/**
+ * A multi-partition fetch, as Kafka's Fetch API: returns as soon as `minBytes` are available across
+ * the partitions, or after `maxWaitMs`, or when `signal` aborts. Waiting is event driven: an append
+ * wakes the waiter; nothing polls.
+ */
+export interface FetchRequest {
+  partitions: FetchPartition[];
+  /** Total byte budget for the response. At least one record is returned even if larger. */
+  maxBytes: number;
+  minBytes?: number;
+  maxWaitMs: number;
+  isolationLevel: IsolationLevel;
+  signal?: AbortSignal;
+}
+
+export interface FetchPartitionResult {
+  topic: string;
+  partition: number;
+  records: ConsumerRecord[];
+  /** Offset to fetch next: one past the last record returned (or the request's offset if none). */
+  nextOffset: number;
+  highWatermark: number;
+  lastStableOffset: number;
+  logStartOffset: number;
+  /** Set instead of throwing, so one bad partition does not fail the others. */
+  error?: import('./engine-error').EngineError;
+}
+
+export interface FetchResponse {
+  partitions: FetchPartitionResult[];
+}
+
+/** earliest = log start offset; latest = high watermark; timestamp = first offset with timestamp >= t. */
+export type OffsetSpec = 'earliest' | 'latest' | { timestamp: number };
+
+export interface ListOffsetResult {
+  /** -1 when a timestamp lookup finds no record at or after it. */
+  offset: number;
+  /** Timestamp of the record found, -1 for earliest/latest. */
+  timestamp: number;
+}
+
+export interface PartitionDescription {
+  partition: number;
+  leader: number;
+  replicas: number[];
+  isr: number[];
+  logStartOffset: number;
+  highWatermark: number;
+  lastStableOffset: number;
+  /** Bytes on disk; -1 where the engine cannot tell. */
+  sizeBytes: number;
+}
+
+export interface TopicDescription {
+  name: string;
+  internal: boolean;
+  partitions: PartitionDescription[];
+  /** Effective topic configs (defaults filled in), as Kafka's string-valued config map. */
+  configs: Record<string, string>;
+}
+
+export interface NewTopic {
+  name: string;
+  partitions?: number;
+  replicationFactor?: number;
+  configs?: Record<string, string>;
+}
+
+export interface BrokerDescription {
+  id: number;
+  host: string;
+  port: number;
+}
+
+export interface EngineHealth {
+  status: 'UP' | 'DOWN';
+  details: Record<string, unknown>;
+}
+
+export interface StorageEngine {
+  readonly name: 'embedded' | 'kafka';
+
+  /** Opens the store (embedded: load metadata, recover logs; kafka: connect). */
+  start(): Promise<void>;
+  /** Flushes and closes; after it resolves no file or socket stays open. */
+  close(): Promise<void>;
+  health(): EngineHealth;
+
+  listTopics(): Promise<string[]>;
+  /** Throws UNKNOWN_TOPIC_OR_PARTITION for an unknown topic. */
+  describeTopic(topic: string): Promise<TopicDescription>;
+  /** Partition count, cheap and cached; undefined for an unknown topic. */
+  partitionCount(topic: string): Promise<number | undefined>;
+  /** Throws TOPIC_ALREADY_EXISTS, INVALID_TOPIC_EXCEPTION, INVALID_PARTITIONS, INVALID_CONFIG. */
+  createTopic(topic: NewTopic): Promise<TopicDescription>;
+  /** Grows a topic to `count` partitions; a smaller or equal count is INVALID_PARTITIONS. */
+  createPartitions(topic: string, count: number): Promise<void>;
+  /** Sets (string) or resets to default (null) topic configs; unknown names are INVALID_CONFIG. */
+  alterTopicConfigs(topic: string, configs: Record<string, string | null>): Promise<void>;
+  deleteTopic(topic: string): Promise<void>;
+  brokers(): Promise<BrokerDescription[]>;
+
+  /**
+   * Appends records to one partition, all or nothing, in order. Resolves once as durable as
+   * `acks` asks. Throws UNKNOWN_TOPIC_OR_PARTITION, RECORD_TOO_LARGE (max.message.bytes of the
+   * batch), KAFKA_STORAGE_ERROR.
+   */
+  append(topic: string, partition: number, records: ProducerRecord[], options: AppendOptions): Promise<AppendResult>;
+  fetch(request: FetchRequest): Promise<FetchResponse>;
+  listOffset(topic: string, partition: number, spec: OffsetSpec, isolationLevel?: IsolationLevel): Promise<ListOffsetResult>;
+}

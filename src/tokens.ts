@@ -1,0 +1,8 @@
+/** Injection tokens. Only src/container.ts binds them; everything else receives them by @inject. */
+export const TOKENS = {
+  Config: Symbol.for('basket.Config'),
+  Logger: Symbol.for('basket.Logger'),
+  StorageEngine: Symbol.for('basket.StorageEngine'),
+  ProduceService: Symbol.for('basket.ProduceService'),
+  Clock: Symbol.for('basket.Clock'),
+} as const;
