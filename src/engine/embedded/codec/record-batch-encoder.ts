@@ -1,0 +1,141 @@
+import { crc32c } from './crc32c';
+import {
+  ATTRIBUTES_OFFSET,
+  BASE_SEQUENCE_OFFSET,
+  BASE_TIMESTAMP_OFFSET,
+  BATCH_HEADER_SIZE,
+  BATCH_LENGTH_OFFSET,
+  BatchEncodeOptions,
+  CONTROL_MASK,
+  CRC_OFFSET,
+  CRC_START,
+  LAST_OFFSET_DELTA_OFFSET,
+  LOG_OVERHEAD,
+  MAGIC_OFFSET,
+  MAGIC_V2,
+  MAX_TIMESTAMP_OFFSET,
+  PARTITION_LEADER_EPOCH_OFFSET,
+  PRODUCER_EPOCH_OFFSET,
+  PRODUCER_ID_OFFSET,
+  RecordHeaderBytes,
+  RecordInput,
+  RECORD_COUNT_OFFSET,
+  TIMESTAMP_TYPE_MASK,
+  TRANSACTIONAL_MASK,
+} from './record-batch-format';
+import { sizeOfVarint, sizeOfVarlong, writeInt64, writeVarint, writeVarlong } from './varint';
+
+/**
+ * Record body sizes from the sizing pass, reused by the writing pass. One module-level array that
+ * only grows, so encoding allocates nothing per record; safe because encoding is synchronous.
+ */
+let bodySizes = new Int32Array(1024);
+
+function headersSize(headers: RecordHeaderBytes[] | undefined): number {
+  if (headers === undefined) return 1;
+  let size = sizeOfVarint(headers.length);
+  for (let i = 0; i < headers.length; i++) {
+    const h = headers[i];
+    const keyBytes = Buffer.byteLength(h.key, 'utf8');
+    size += sizeOfVarint(keyBytes) + keyBytes;
+    size += h.value === null ? 1 : sizeOfVarint(h.value.length) + h.value.length;
+  }
+  return size;
+}
+
+function checkTimestamp(timestamp: number, index: number): void {
+  if (!Number.isSafeInteger(timestamp)) {
+    throw new RangeError(`record ${index} has timestamp ${timestamp}, expected an integer number of ms`);
+  }
+}
+
+/**
+ * Encodes `records` as one uncompressed v2 batch with offsets baseOffset .. baseOffset + n - 1.
+ * The exact size is computed first so the batch is written into a single allocation, CRC included.
+ * baseTimestamp is the first record's timestamp (as Kafka's builder does); deltas may be negative.
+ */
+export function encodeRecordBatch(records: RecordInput[], options: BatchEncodeOptions): Buffer {
+  const count = records.length;
+  if (count < 1) throw new RangeError('a record batch needs at least one record');
+  if (bodySizes.length < count) bodySizes = new Int32Array(Math.max(count, bodySizes.length * 2));
+  const sizes = bodySizes;
+
+  const baseTimestamp = records[0].timestamp;
+  let maxTimestamp = baseTimestamp;
+  let total = BATCH_HEADER_SIZE;
+  for (let i = 0; i < count; i++) {
+    const r = records[i];
+    const ts = r.timestamp;
+    checkTimestamp(ts, i);
+    if (ts > maxTimestamp) maxTimestamp = ts;
+    const key = r.key;
+    const value = r.value;
+    const body =
+      1 +
+      sizeOfVarlong(ts - baseTimestamp) +
+      sizeOfVarint(i) +
+      (key === null ? 1 : sizeOfVarint(key.length) + key.length) +
+      (value === null ? 1 : sizeOfVarint(value.length) + value.length) +
+      headersSize(r.headers);
+    sizes[i] = body;
+    total += sizeOfVarint(body) + body;
+  }
+
+  let attributes = 0;
+  if (options.timestampType === 'LogAppendTime') {
+    attributes |= TIMESTAMP_TYPE_MASK;
+    maxTimestamp = options.logAppendTime ?? Date.now();
+  }
+  if (options.isTransactional) attributes |= TRANSACTIONAL_MASK;
+  if (options.isControl) attributes |= CONTROL_MASK;
+
+  const buf = Buffer.allocUnsafe(total);
+  writeInt64(buf, 0, options.baseOffset);
+  buf.writeInt32BE(total - LOG_OVERHEAD, BATCH_LENGTH_OFFSET);
+  buf.writeInt32BE(options.partitionLeaderEpoch ?? 0, PARTITION_LEADER_EPOCH_OFFSET);
+  buf[MAGIC_OFFSET] = MAGIC_V2;
+  buf.writeInt16BE(attributes, ATTRIBUTES_OFFSET);
+  buf.writeInt32BE(count - 1, LAST_OFFSET_DELTA_OFFSET);
+  writeInt64(buf, BASE_TIMESTAMP_OFFSET, baseTimestamp);
+  writeInt64(buf, MAX_TIMESTAMP_OFFSET, maxTimestamp);
+  writeInt64(buf, PRODUCER_ID_OFFSET, options.producerId ?? -1);
+  buf.writeInt16BE(options.producerEpoch ?? -1, PRODUCER_EPOCH_OFFSET);
+  buf.writeInt32BE(options.baseSequence ?? -1, BASE_SEQUENCE_OFFSET);
+  buf.writeInt32BE(count, RECORD_COUNT_OFFSET);
+
+  let pos = BATCH_HEADER_SIZE;
+  for (let i = 0; i < count; i++) {
+    const r = records[i];
+    pos = writeVarint(buf, pos, sizes[i]);
+    buf[pos++] = 0; // record attributes: unused in v2
+    pos = writeVarlong(buf, pos, r.timestamp - baseTimestamp);
+    pos = writeVarint(buf, pos, i);
+    pos = writeBytes(buf, pos, r.key);
+    pos = writeBytes(buf, pos, r.value);
+    const headers = r.headers;
+    if (headers === undefined) {
+      buf[pos++] = 0;
+    } else {
+      pos = writeVarint(buf, pos, headers.length);
+      for (let h = 0; h < headers.length; h++) {
+        const header = headers[h];
+        pos = writeVarint(buf, pos, Buffer.byteLength(header.key, 'utf8'));
+        pos += buf.write(header.key, pos, 'utf8');
+        pos = writeBytes(buf, pos, header.value);
+      }
+    }
+  }
+  buf.writeUInt32BE(crc32c(buf, CRC_START, total), CRC_OFFSET);
+  return buf;
+}
+
+/** Writes a length-prefixed byte string; null is length -1 and no bytes. */
+function writeBytes(buf: Buffer, pos: number, bytes: Buffer | null): number {
+  if (bytes === null) {
+    buf[pos] = 1; // zig-zag(-1)
+    return pos + 1;
+  }
+  pos = writeVarint(buf, pos, bytes.length);
+  buf.set(bytes, pos);
+  return pos + bytes.length;
+}
