@@ -25,10 +25,6 @@ function zigZag32(value: number): number {
   return ((value << 1) ^ (value >> 31)) >>> 0;
 }
 
-function zigZag64(value: number): number {
-  return value >= 0 ? value * 2 : -value * 2 - 1;
-}
-
 export function sizeOfVarint(value: number): number {
   const v = zigZag32(value);
   if (v < 0x80) return 1;
@@ -38,13 +34,23 @@ export function sizeOfVarint(value: number): number {
   return 5;
 }
 
+/**
+ * A varlong's zig-zag value 2|v| (v >= 0) or 2|v| - 1 (v < 0) is odd for negatives and can pass 2^53,
+ * where doubles lose odd integers. So the long is split into its magnitude m = v or -v - 1 (always
+ * exact) and a sign bit: the first byte carries the sign and m's low 6 bits, the rest is m / 64.
+ */
+function magnitude(value: number): number {
+  return value >= 0 ? value : -value - 1;
+}
+
 export function sizeOfVarlong(value: number): number {
-  let v = zigZag64(value);
-  if (v < 0x80) return 1;
-  if (v < 0x4000) return 2;
+  const m = magnitude(value);
+  if (m < 0x40) return 1;
+  if (m < 0x2000) return 2;
+  let rest = Math.floor(m / 64);
   let bytes = 1;
-  while (v >= 0x80) {
-    v = Math.floor(v / 128);
+  while (rest > 0) {
+    rest = Math.floor(rest / 128);
     bytes++;
   }
   return bytes;
@@ -63,17 +69,25 @@ export function writeVarint(buf: Buffer, pos: number, value: number): number {
 
 /** Writes `value` (an integer within ±(2^53 - 1)) at `pos`; returns the position after it. */
 export function writeVarlong(buf: Buffer, pos: number, value: number): number {
-  let v = zigZag64(value);
-  // Above 2^31 the shift operators would truncate, so step down by division until they are safe.
-  while (v >= 0x80000000) {
-    buf[pos++] = (v & 0x7f) | 0x80; // ToInt32 keeps the low bits of an exact integer
-    v = Math.floor(v / 128);
+  const sign = value < 0 ? 1 : 0;
+  const m = sign ? -value - 1 : value;
+  if (m < 0x40000000) {
+    // zig-zag value below 2^31: the int32 operators are exact.
+    let v = (m * 2 + sign) >>> 0;
+    while (v >= 0x80) {
+      buf[pos++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    buf[pos++] = v;
+    return pos;
   }
-  while (v >= 0x80) {
-    buf[pos++] = (v & 0x7f) | 0x80;
-    v >>>= 7;
+  buf[pos++] = ((m & 0x3f) << 1) | sign | 0x80; // ToInt32 keeps the low bits of an exact integer
+  let rest = Math.floor(m / 64);
+  while (rest >= 0x80) {
+    buf[pos++] = (rest & 0x7f) | 0x80;
+    rest = Math.floor(rest / 128);
   }
-  buf[pos++] = v;
+  buf[pos++] = rest;
   return pos;
 }
 
@@ -125,9 +139,9 @@ export function readVarlong(buf: Buffer, cursor: Cursor): number {
     if (shift > 63) throw new VarintError(`varlong longer than 10 bytes at ${cursor.pos}`);
   }
   cursor.pos = pos;
-  const zz = high * 0x10000000 + low;
-  // Zig-zag decoding by arithmetic: even values are non-negative, odd ones negative.
-  return low & 1 ? -(zz + 1) / 2 : zz / 2;
+  // zig-zag value = high * 2^28 + low; its half (the magnitude) is exact where the whole may not be.
+  const m = high * 0x8000000 + (low >>> 1);
+  return low & 1 ? -m - 1 : m;
 }
 
 /** Reads a big-endian int64 as a number (exact within ±(2^53 - 1)). */
