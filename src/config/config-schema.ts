@@ -1,0 +1,40 @@
+import { Type, type Static } from 'typebox';
+
+/**
+ * Basket's configuration, validated as a whole at start. Every setting has one environment variable
+ * and one `application.yaml` path (Spring style, kebab-case); see settings.ts for the table.
+ */
+export const ConfigSchema = Type.Object({
+  port: Type.Integer({ minimum: 0, maximum: 65535 }),
+  host: Type.String({ minLength: 1 }),
+  engine: Type.Union([Type.Literal('embedded'), Type.Literal('kafka')]),
+  dataDir: Type.String({ minLength: 1 }),
+  logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
+  logPretty: Type.Boolean(),
+  /** Default producer acks when a request names none: 'all' (-1), '1' or '0'. */
+  defaultAcks: Type.Union([Type.Literal('all'), Type.Literal('1'), Type.Literal('0')]),
+  /** auto.create.topics.enable: create unknown topics on first produce. */
+  autoCreateTopics: Type.Boolean(),
+  /** num.partitions: partition count of auto-created topics and of POST /topics without one. */
+  numPartitions: Type.Integer({ minimum: 1, maximum: 10000 }),
+  /** Largest request body accepted, bytes. */
+  bodyLimit: Type.Integer({ minimum: 1024 }),
+  /** Upper bound for a read's `timeout` (long-poll), ms. */
+  maxPollTimeoutMs: Type.Integer({ minimum: 0 }),
+  /** log.retention.check.interval.ms */
+  retentionCheckIntervalMs: Type.Integer({ minimum: 10 }),
+  /** Time allowed for in-flight requests to finish on SIGTERM before the server closes anyway, ms. */
+  shutdownGraceMs: Type.Integer({ minimum: 0 }),
+  kafka: Type.Object({
+    brokers: Type.Array(Type.String({ minLength: 1 })),
+    clientId: Type.String({ minLength: 1 }),
+    connectionTimeoutMs: Type.Integer({ minimum: 1 }),
+    requestTimeoutMs: Type.Integer({ minimum: 1 }),
+    ssl: Type.Boolean(),
+    saslMechanism: Type.Union([Type.Literal('none'), Type.Literal('plain'), Type.Literal('scram-sha-256'), Type.Literal('scram-sha-512')]),
+    saslUsername: Type.String(),
+    saslPassword: Type.String(),
+  }),
+});
+
+export type BasketConfig = Static<typeof ConfigSchema>;

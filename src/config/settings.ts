@@ -1,0 +1,41 @@
+/**
+ * The settings table: for each config path, its environment variable, its application.yaml path
+ * and its default. Environment wins over the profile overlay, which wins over application.yaml,
+ * which wins over the default.
+ */
+export type SettingKind = 'string' | 'integer' | 'boolean' | 'list';
+
+export interface Setting {
+  /** Dotted path in BasketConfig. */
+  path: string;
+  env: string;
+  /** Dotted kebab-case path in application.yaml. */
+  yaml: string;
+  kind: SettingKind;
+  default: string | number | boolean | string[];
+  doc: string;
+}
+
+export const SETTINGS: readonly Setting[] = [
+  { path: 'port', env: 'PORT', yaml: 'server.port', kind: 'integer', default: 8080, doc: 'HTTP port.' },
+  { path: 'host', env: 'HOST', yaml: 'server.host', kind: 'string', default: '0.0.0.0', doc: 'Address to listen on.' },
+  { path: 'engine', env: 'BASKET_ENGINE', yaml: 'basket.engine', kind: 'string', default: 'embedded', doc: 'Storage engine: embedded or kafka.' },
+  { path: 'dataDir', env: 'BASKET_DATA_DIR', yaml: 'basket.data-dir', kind: 'string', default: './data', doc: 'Embedded engine data directory.' },
+  { path: 'logLevel', env: 'LOG_LEVEL', yaml: 'logging.level', kind: 'string', default: 'info', doc: 'fatal, error, warn, info, debug, trace or silent.' },
+  { path: 'logPretty', env: 'LOG_PRETTY', yaml: 'logging.pretty', kind: 'boolean', default: false, doc: 'Human-readable logs instead of JSON lines.' },
+  { path: 'defaultAcks', env: 'BASKET_DEFAULT_ACKS', yaml: 'basket.producer.acks', kind: 'string', default: 'all', doc: 'acks when a produce request names none: all, 1 or 0.' },
+  { path: 'autoCreateTopics', env: 'BASKET_AUTO_CREATE_TOPICS', yaml: 'basket.auto-create-topics', kind: 'boolean', default: true, doc: 'auto.create.topics.enable.' },
+  { path: 'numPartitions', env: 'BASKET_NUM_PARTITIONS', yaml: 'basket.num-partitions', kind: 'integer', default: 1, doc: 'num.partitions for new topics.' },
+  { path: 'bodyLimit', env: 'BASKET_BODY_LIMIT', yaml: 'basket.body-limit', kind: 'integer', default: 16 * 1024 * 1024, doc: 'Largest request body, bytes.' },
+  { path: 'maxPollTimeoutMs', env: 'BASKET_MAX_POLL_TIMEOUT_MS', yaml: 'basket.max-poll-timeout-ms', kind: 'integer', default: 30000, doc: 'Largest long-poll timeout a read may ask for, ms.' },
+  { path: 'retentionCheckIntervalMs', env: 'BASKET_RETENTION_CHECK_INTERVAL_MS', yaml: 'basket.retention-check-interval-ms', kind: 'integer', default: 300000, doc: 'log.retention.check.interval.ms.' },
+  { path: 'shutdownGraceMs', env: 'BASKET_SHUTDOWN_GRACE_MS', yaml: 'server.shutdown-grace-ms', kind: 'integer', default: 10000, doc: 'Time for in-flight requests on SIGTERM, ms.' },
+  { path: 'kafka.brokers', env: 'BASKET_KAFKA_BROKERS', yaml: 'basket.kafka.brokers', kind: 'list', default: ['localhost:9092'], doc: 'Kafka bootstrap servers, comma separated.' },
+  { path: 'kafka.clientId', env: 'BASKET_KAFKA_CLIENT_ID', yaml: 'basket.kafka.client-id', kind: 'string', default: 'basket', doc: 'Kafka client.id.' },
+  { path: 'kafka.connectionTimeoutMs', env: 'BASKET_KAFKA_CONNECTION_TIMEOUT_MS', yaml: 'basket.kafka.connection-timeout-ms', kind: 'integer', default: 3000, doc: 'Kafka connection timeout, ms.' },
+  { path: 'kafka.requestTimeoutMs', env: 'BASKET_KAFKA_REQUEST_TIMEOUT_MS', yaml: 'basket.kafka.request-timeout-ms', kind: 'integer', default: 30000, doc: 'Kafka request timeout, ms.' },
+  { path: 'kafka.ssl', env: 'BASKET_KAFKA_SSL', yaml: 'basket.kafka.ssl', kind: 'boolean', default: false, doc: 'TLS to the brokers.' },
+  { path: 'kafka.saslMechanism', env: 'BASKET_KAFKA_SASL_MECHANISM', yaml: 'basket.kafka.sasl.mechanism', kind: 'string', default: 'none', doc: 'none, plain, scram-sha-256 or scram-sha-512.' },
+  { path: 'kafka.saslUsername', env: 'BASKET_KAFKA_SASL_USERNAME', yaml: 'basket.kafka.sasl.username', kind: 'string', default: '', doc: 'SASL user.' },
+  { path: 'kafka.saslPassword', env: 'BASKET_KAFKA_SASL_PASSWORD', yaml: 'basket.kafka.sasl.password', kind: 'string', default: '', doc: 'SASL password.' },
+];
