@@ -1,0 +1,178 @@
+/**
+ * The one place that reaches below kafkajs's public API: its Cluster and Broker layer.
+ *
+ * Why: kafkajs's public consumer always joins a consumer group (it has no manual assignment and no
+ * one-shot fetch), so a stateless multi-partition fetch at a given offset, which is what the
+ * StorageEngine contract asks for, cannot be built on it without a group join and a rebalance per
+ * request. The Cluster/Broker layer does exactly that request: `broker.fetch()` sends one Fetch to
+ * one leader with our offsets, `broker.listOffsets()` one ListOffsets with an isolation level, and
+ * `broker.metadata()` reports the controller id and `isInternal`, which the admin API hides.
+ *
+ * Appends use `broker.produce()` too: kafkajs's public producer keeps every topic it ever sent to in
+ * its metadata requests, so once one of them is deleted every later send, to any topic, fails with
+ * UNKNOWN_TOPIC_OR_PARTITION (seen with kafkajs 2.2.4). Routing to the leader from our own metadata
+ * has no such hidden state.
+ *
+ * kafkajs 2.2.4 is its last release, so these shapes do not move under us; still, they are typed
+ * here (only what is used) and exercised by the engine compliance suite, so a change shows up as a
+ * failing test rather than a wrong answer. package.json should pin kafkajs to that exact version.
+ */
+import type { logCreator, logLevel } from 'kafkajs';
+import type { ResolvedKafkaEngineOptions } from './kafka-engine-options';
+import { kafkajsClientConfig } from './kafka-engine-options';
+
+export interface KjsBrokerInfo {
+  nodeId: number;
+  host: string;
+  port: number;
+  rack?: string | null;
+}
+
+export interface KjsPartitionMetadata {
+  partitionErrorCode: number;
+  partitionId: number;
+  leader: number;
+  replicas: number[];
+  isr: number[];
+}
+
+export interface KjsTopicMetadata {
+  topicErrorCode: number;
+  topic: string;
+  isInternal?: boolean;
+  partitionMetadata: KjsPartitionMetadata[];
+}
+
+export interface KjsMetadata {
+  brokers: KjsBrokerInfo[];
+  controllerId?: number | null;
+  clusterId?: string;
+  topicMetadata: KjsTopicMetadata[];
+}
+
+/** A record as kafkajs's RecordBatch decoder yields it; offsets and timestamps are decimal strings. */
+export interface KjsMessage {
+  offset: string;
+  timestamp: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers?: Record<string, Buffer | null | Array<Buffer | null>>;
+  isControlRecord?: boolean;
+  /** Absent for pre-v2 message sets (magic 0/1), which carry no transactions. */
+  batchContext?: {
+    firstOffset: string;
+    lastOffsetDelta: number;
+    producerId: string;
+    inTransaction: boolean;
+    isControlBatch: boolean;
+    /** 0 = CreateTime, 1 = LogAppendTime. */
+    timestampType: number;
+  };
+}
+
+export interface KjsFetchPartitionResponse {
+  partition: number;
+  errorCode: number;
+  highWatermark: string;
+  lastStableOffset?: string;
+  lastStartOffset?: string;
+  abortedTransactions?: Array<{ producerId: string; firstOffset: string }>;
+  messages: KjsMessage[];
+}
+
+export interface KjsFetchResponse {
+  responses: Array<{ topicName: string; partitions: KjsFetchPartitionResponse[] }>;
+}
+
+export interface KjsFetchRequest {
+  isolationLevel: number;
+  maxWaitTime: number;
+  minBytes: number;
+  maxBytes: number;
+  topics: Array<{ topic: string; partitions: Array<{ partition: number; fetchOffset: string; maxBytes: number }> }>;
+}
+
+export interface KjsListOffsetsResponse {
+  responses: Array<{ topic: string; partitions: Array<{ partition: number; errorCode: number; offset: string; timestamp?: string }> }>;
+}
+
+export interface KjsProduceResponse {
+  topics: Array<{ topicName: string; partitions: Array<{ partition: number; errorCode: number; baseOffset: string; logAppendTime?: string; logStartOffset?: string }> }>;
+}
+
+/** A record as kafkajs's produce encoder takes it; a timestamp of 0 or absent means "now" to it. */
+export interface KjsProduceMessage {
+  key: Buffer | null;
+  value: Buffer | null;
+  headers?: Record<string, Buffer[]>;
+  timestamp: number;
+}
+
+export type KjsApiVersions = Record<number, { minVersion: number; maxVersion: number }>;
+
+export interface KjsBroker {
+  nodeId: number | null;
+  versions: KjsApiVersions | null;
+  isConnected(): boolean;
+  metadata(topics?: string[]): Promise<KjsMetadata>;
+  fetch(request: KjsFetchRequest): Promise<KjsFetchResponse>;
+  /** Resolves undefined for acks=0 (no response is sent). */
+  produce(request: {
+    acks: number;
+    timeout: number;
+    topicData: Array<{ topic: string; partitions: Array<{ partition: number; messages: KjsProduceMessage[] }> }>;
+  }): Promise<KjsProduceResponse | undefined>;
+  listOffsets(request: {
+    isolationLevel: number;
+    topics: Array<{ topic: string; partitions: Array<{ partition: number; timestamp: number }> }>;
+  }): Promise<KjsListOffsetsResponse>;
+}
+
+export interface KjsCluster {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  isConnected(): boolean;
+  /** With no target topics added, fetches metadata of every topic. */
+  refreshMetadata(): Promise<void>;
+  findBroker(query: { nodeId: number | string }): Promise<KjsBroker>;
+  brokerPool: { metadata: KjsMetadata | null; versions: KjsApiVersions | null };
+}
+
+/** Kafka's isolation levels as the protocol encodes them. */
+export const ISOLATION = { read_uncommitted: 0, read_committed: 1 } as const;
+
+/** Kafka protocol API keys the engine checks for before calling. */
+export const API_KEYS = {
+  CreateTopics: 19,
+  DeleteTopics: 20,
+  DescribeConfigs: 32,
+  AlterConfigs: 33,
+  CreatePartitions: 37,
+} as const;
+
+interface KjsLoggerFactory {
+  createLogger(options: { level: logLevel; logCreator: logCreator }): unknown;
+}
+
+type ClusterConstructor = new (options: Record<string, unknown>) => KjsCluster;
+
+/**
+ * A kafkajs Cluster of our own: its own connections (one for fetches, one for everything else, per
+ * broker) and metadata. Topic auto-creation is off: a metadata request must never create a topic.
+ */
+export function createKafkajsCluster(options: ResolvedKafkaEngineOptions, level: logLevel, creator: logCreator): KjsCluster {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const Cluster = require('kafkajs/src/cluster') as ClusterConstructor;
+  const loggers = require('kafkajs/src/loggers') as KjsLoggerFactory;
+  const socketFactory = (require('kafkajs/src/network/socketFactory') as () => unknown)();
+  const client = kafkajsClientConfig(options);
+  return new Cluster({
+    ...client,
+    logger: loggers.createLogger({ level, logCreator: creator }),
+    socketFactory,
+    metadataMaxAge: options.metadataMaxAgeMs,
+    allowAutoTopicCreation: false,
+    maxInFlightRequests: null,
+    instrumentationEmitter: null,
+  });
+}
