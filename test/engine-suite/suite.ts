@@ -1,0 +1,90 @@
+import { afterEach, beforeEach, describe, test, type TestContext } from 'node:test';
+import type { StorageEngine } from '../../src/engine/storage-engine';
+import { defineAdminTests } from './admin-tests';
+import { defineFetchTests } from './fetch-tests';
+import { defineOffsetTests } from './offset-tests';
+import { defineProduceTests } from './produce-tests';
+
+/**
+ * The engine compliance suite: one set of behaviours every StorageEngine must show, written once
+ * and run against each engine (test/engine-suite/<engine>.test.ts), as NATS runs its store tests
+ * against both stores. What an engine (or the cluster a test runs it on) cannot do is declared as
+ * a capability; a test that needs a missing one is reported as skipped with the capability's name,
+ * never dropped silently.
+ */
+export interface EngineCapabilities {
+  /** createTopic, createPartitions, deleteTopic and alterTopicConfigs work. */
+  topicAdmin: boolean;
+  /** describeTopic reports the topic's effective configs. */
+  topicConfigs: boolean;
+  /** listOffset with { timestamp } finds the first record at or after it. */
+  offsetsByTimestamp: boolean;
+  /** An acks=0 append still reports the offsets it got. */
+  acksZeroOffsets: boolean;
+  /** Headers with a null value are stored and read back. */
+  nullHeaderValues: boolean;
+  /** AppendResult.timestamp is the batch's max CreateTime (CreateTime topics). */
+  appendTimestamp: boolean;
+  /** A batch larger than max.message.bytes is refused with RECORD_TOO_LARGE. */
+  maxMessageBytes: boolean;
+}
+
+export type Capability = keyof EngineCapabilities;
+
+export interface EngineUnderTest {
+  engine: StorageEngine;
+  /** Creates a topic by whatever means the environment has (the engine, or the test cluster). */
+  createTopic(name: string, partitions: number): Promise<void>;
+  cleanup(): Promise<void>;
+}
+
+export type EngineFactory = () => Promise<EngineUnderTest>;
+
+/** What each group of tests receives. */
+export interface SuiteContext {
+  /** The engine of the running test (a fresh one per test). */
+  readonly current: EngineUnderTest;
+  /** A topic name unique to this suite run. */
+  topicName(prefix: string): string;
+  /** Declares a test that needs capabilities; it is skipped, naming them, where they are missing. */
+  it(name: string, requires: Capability[], fn: (t: TestContext) => Promise<void>): void;
+}
+
+/** Generous bound for one test; a hung long poll or request fails the test instead of the run. */
+export const TEST_TIMEOUT_MS = 20_000;
+
+export function defineEngineSuite(name: string, factory: EngineFactory, capabilities: EngineCapabilities): void {
+  describe(`engine compliance: ${name}`, () => {
+    let current: EngineUnderTest | undefined;
+    let counter = 0;
+    const ctx: SuiteContext = {
+      get current(): EngineUnderTest {
+        if (current === undefined) throw new Error('no engine: the factory failed');
+        return current;
+      },
+      topicName: (prefix) => `${prefix}-${process.pid}-${++counter}`,
+      it(testName, requires, fn) {
+        const missing = requires.filter((c) => !capabilities[c]);
+        if (missing.length > 0) {
+          test(testName, { skip: `engine lacks capability: ${missing.join(', ')}` }, () => undefined);
+          return;
+        }
+        test(testName, { timeout: TEST_TIMEOUT_MS }, fn);
+      },
+    };
+
+    beforeEach(async () => {
+      current = await factory();
+    });
+    afterEach(async () => {
+      const done = current;
+      current = undefined;
+      await done?.cleanup();
+    });
+
+    defineProduceTests(ctx);
+    defineFetchTests(ctx);
+    defineOffsetTests(ctx);
+    defineAdminTests(ctx);
+  });
+}
