@@ -1,0 +1,478 @@
+import type { Logger } from 'pino';
+import { EngineError, isEngineError } from '../engine-error';
+import { Acks, AppendResult, ConsumerRecord, ProducerRecord } from '../storage-engine';
+import { decodeRecords, encodeRecordBatch, RecordInput } from './codec/record-batch';
+import { FileOps } from './file-ops';
+import { GroupCommit, SyncWaiter } from './group-commit';
+import { LogConfig } from './log-config';
+import { LogSegment, SegmentDeletedError } from './log-segment';
+import { segmentsToDelete } from './retention';
+
+export interface PartitionLogParams {
+  topic: string;
+  partition: number;
+  dir: string;
+  config: LogConfig;
+  ops: FileOps;
+  now: () => number;
+  logger: Logger;
+  /** Loaded segments in offset order, at least one; the last is the active segment. */
+  segments: LogSegment[];
+  logStartOffset: number;
+  recoveryPoint: number;
+}
+
+export interface LogReadResult {
+  records: ConsumerRecord[];
+  /** Bytes of the batches the records came from. */
+  bytes: number;
+}
+
+/** One append between offset assignment and its write. */
+interface PendingWrite extends SyncWaiter {
+  segment: LogSegment;
+  buffer: Buffer;
+  position: number;
+  lastOffset: number;
+  acks: Acks;
+}
+
+/** At most this much goes into one writev, so one drain's latency stays bounded. */
+const MAX_DRAIN_BYTES = 16 << 20;
+const MAX_DRAIN_WRITES = 8192;
+
+/**
+ * Kafka's UnifiedLog for one partition: its segments, offsets and durability.
+ *
+ * Offsets are assigned synchronously in `append`, in call order, so concurrent appends keep their
+ * order and offsets stay contiguous; each append becomes one record batch. Appends queue up while a
+ * write is in flight and the next drain writes all of them with one positional writev, which is what
+ * makes many concurrent small producers cheap. The high watermark moves when a write completes; acks=0
+ * and acks=1 appends resolve then. acks=-1 appends then wait for the group commit: one fdatasync for
+ * every append written before it started.
+ *
+ * Invariants: logStartOffset <= recoveryPoint-or-less <= highWatermark <= logEndOffset (the next
+ * offset to assign); every offset below highWatermark is in the file; every offset below
+ * recoveryPoint is fsynced. A failed write or sync makes the partition offline (KAFKA_STORAGE_ERROR)
+ * until restart: the file's state is then unknown, and recovery at start-up settles it.
+ */
+export class PartitionLog {
+  readonly topic: string;
+  readonly partition: number;
+  readonly dir: string;
+  private config: LogConfig;
+  private readonly ops: FileOps;
+  private readonly now: () => number;
+  private readonly logger: Logger;
+  private segments: LogSegment[];
+  logStartOffset: number;
+  highWatermark: number;
+  recoveryPoint: number;
+  /** Next offset to assign: queued appends included. */
+  private logEndOffset: number;
+  private queue: PendingWrite[] = [];
+  private writing = false;
+  private drainScheduled = false;
+  private idleWaiters: (() => void)[] = [];
+  private offlineError: EngineError | undefined;
+  private closed = false;
+  private readonly dirtySegments = new Set<LogSegment>();
+  /** Rolled segments whose indexes are not yet synced; the recovery point stays below them. */
+  private readonly unflushedInactive: LogSegment[] = [];
+  private readonly dataListeners = new Set<() => void>();
+  private readonly groupCommit: GroupCommit;
+  private readonly drainNow = (): void => void this.drain();
+
+  constructor(params: PartitionLogParams) {
+    this.topic = params.topic;
+    this.partition = params.partition;
+    this.dir = params.dir;
+    this.config = params.config;
+    this.ops = params.ops;
+    this.now = params.now;
+    this.logger = params.logger;
+    this.segments = params.segments;
+    this.logEndOffset = this.activeSegment.nextOffset;
+    this.highWatermark = this.logEndOffset;
+    this.logStartOffset = Math.min(Math.max(params.logStartOffset, this.segments[0].baseOffset), this.highWatermark);
+    this.recoveryPoint = Math.min(params.recoveryPoint, this.highWatermark);
+    this.groupCommit = new GroupCommit(() => this.syncToDisk(), (err) => this.goOffline(err));
+  }
+
+  get activeSegment(): LogSegment {
+    return this.segments[this.segments.length - 1];
+  }
+
+  get logConfig(): LogConfig {
+    return this.config;
+  }
+
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+
+  /** Base offsets of the segments, oldest first (for tests and describe). */
+  segmentBaseOffsets(): number[] {
+    return this.segments.map((s) => s.baseOffset);
+  }
+
+  setConfig(config: LogConfig): void {
+    this.config = config;
+    for (const s of this.segments) s.setConfig(config);
+  }
+
+  /** Bytes in the log files, queued appends excluded. */
+  sizeInBytes(): number {
+    let size = 0;
+    for (const s of this.segments) size += s.writtenSize;
+    return size;
+  }
+
+  get isOffline(): boolean {
+    return this.offlineError !== undefined;
+  }
+
+  /** Called when the high watermark moves or the partition goes offline. Returns the unsubscribe. */
+  onData(listener: () => void): () => void {
+    this.dataListeners.add(listener);
+    return () => this.dataListeners.delete(listener);
+  }
+
+  /**
+   * Assigns offsets and queues one batch; see the class comment. Rejects with RECORD_TOO_LARGE
+   * before assigning anything when the batch exceeds max.message.bytes.
+   */
+  append(records: ProducerRecord[], acks: Acks): Promise<AppendResult> {
+    if (this.offlineError !== undefined) return Promise.reject(this.offlineError);
+    if (this.closed) return Promise.reject(new EngineError('ENGINE_CLOSED', 'The storage engine is closed'));
+    const count = records.length;
+    if (count === 0) return Promise.reject(new EngineError('INVALID_REQUEST', 'An append needs at least one record'));
+    const now = this.now();
+    const logAppendTime = this.config.timestampType === 'LogAppendTime';
+    let maxTimestamp = -1;
+    let missingTimestamp = false;
+    for (let i = 0; i < count; i++) {
+      const ts = records[i].timestamp;
+      if (ts === undefined) missingTimestamp = true;
+      else if (ts > maxTimestamp) maxTimestamp = ts;
+    }
+    if (missingTimestamp && now > maxTimestamp) maxTimestamp = now;
+    if (logAppendTime) maxTimestamp = now;
+    const inputs = missingTimestamp ? withTimestamps(records, now) : (records as RecordInput[]);
+    const baseOffset = this.logEndOffset;
+    let buffer: Buffer;
+    try {
+      buffer = encodeRecordBatch(inputs, { baseOffset, timestampType: this.config.timestampType, logAppendTime: now });
+    } catch (err) {
+      return Promise.reject(new EngineError('INVALID_RECORD', (err as Error).message, { cause: err }));
+    }
+    if (buffer.length > this.config.maxMessageBytes) {
+      return Promise.reject(
+        new EngineError(
+          'RECORD_TOO_LARGE',
+          `The record batch is ${buffer.length} bytes, larger than max.message.bytes (${this.config.maxMessageBytes}) of ${this.topic}`,
+        ),
+      );
+    }
+    const lastOffset = baseOffset + count - 1;
+    let segment = this.activeSegment;
+    if (segment.shouldRoll(buffer.length, lastOffset, maxTimestamp, now)) segment = this.roll(baseOffset, now);
+    const position = segment.append(buffer.length, lastOffset, maxTimestamp);
+    this.logEndOffset = lastOffset + 1;
+    const result: AppendResult = {
+      topic: this.topic,
+      partition: this.partition,
+      baseOffset,
+      lastOffset,
+      timestamp: maxTimestamp,
+      logStartOffset: this.logStartOffset,
+    };
+    const promise = new Promise<AppendResult>((resolve, reject) => {
+      this.queue.push({ segment, buffer, position, lastOffset, acks, done: () => resolve(result), fail: reject });
+    });
+    // acks=0 callers may drop the promise; a later disk error must not become an unhandled rejection.
+    if (acks === 0) promise.catch(noop);
+    if (!this.writing && !this.drainScheduled) {
+      this.drainScheduled = true;
+      // setImmediate, not nextTick: it runs after every request read in this turn of the event loop
+      // has appended, so they share one writev.
+      setImmediate(this.drainNow);
+    }
+    return promise;
+  }
+
+  private roll(baseOffset: number, now: number): LogSegment {
+    const old = this.activeSegment;
+    old.onBecomeInactive();
+    this.unflushedInactive.push(old);
+    const segment = LogSegment.create(this.dir, baseOffset, this.config, this.ops, now);
+    this.segments.push(segment);
+    this.logger.debug({ topic: this.topic, partition: this.partition, baseOffset, previousSize: old.size }, 'rolled segment');
+    return segment;
+  }
+
+  private async drain(): Promise<void> {
+    this.drainScheduled = false;
+    if (this.writing) return;
+    this.writing = true;
+    while (this.queue.length > 0 && this.offlineError === undefined) {
+      const group = this.takeDrainGroup();
+      try {
+        await this.writeGroup(group);
+      } catch (err) {
+        for (const w of group) w.fail(this.goOffline(err));
+        break;
+      }
+      this.highWatermark = group[group.length - 1].lastOffset + 1;
+      let syncNeeded = false;
+      for (const w of group) {
+        if (w.acks === -1) {
+          this.groupCommit.add(w);
+          syncNeeded = true;
+        } else {
+          w.done();
+        }
+      }
+      const rolled = this.unflushedInactive[0];
+      if (!syncNeeded && rolled !== undefined && rolled.writtenSize === rolled.size) this.groupCommit.request();
+      for (const listener of this.dataListeners) listener();
+    }
+    this.writing = false;
+    if (this.offlineError !== undefined) this.failQueued(this.offlineError);
+    const idle = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of idle) resolve();
+  }
+
+  private takeDrainGroup(): PendingWrite[] {
+    const queue = this.queue;
+    let n = 0;
+    let bytes = 0;
+    while (n < queue.length && n < MAX_DRAIN_WRITES && (n === 0 || bytes + queue[n].buffer.length <= MAX_DRAIN_BYTES)) {
+      bytes += queue[n].buffer.length;
+      n++;
+    }
+    if (n === queue.length) {
+      this.queue = [];
+      return queue;
+    }
+    return queue.splice(0, n);
+  }
+
+  /** One writev per segment the group touches: one, or two across a roll. */
+  private async writeGroup(group: PendingWrite[]): Promise<void> {
+    let i = 0;
+    while (i < group.length) {
+      const segment = group[i].segment;
+      const buffers: Buffer[] = [];
+      let bytes = 0;
+      let j = i;
+      for (; j < group.length && group[j].segment === segment; j++) {
+        buffers.push(group[j].buffer);
+        bytes += group[j].buffer.length;
+      }
+      const fd = await segment.open();
+      const written = await this.ops.writev(fd, buffers, group[i].position);
+      if (written !== bytes) throw new Error(`short write: ${written} of ${bytes} bytes`);
+      segment.markWritten(bytes);
+      this.dirtySegments.add(segment);
+      i = j;
+    }
+  }
+
+  /** The group commit's sync: fdatasync what was written, then move the recovery point. */
+  private async syncToDisk(): Promise<void> {
+    const target = this.highWatermark;
+    const dirty = [...this.dirtySegments];
+    this.dirtySegments.clear();
+    await Promise.all(dirty.map((s) => s.syncLog()));
+    while (this.unflushedInactive.length > 0) {
+      const rolled = this.unflushedInactive[0];
+      if (rolled.writtenSize !== rolled.size || rolled.dirty) break;
+      await rolled.flush();
+      this.unflushedInactive.shift();
+    }
+    const pending = this.unflushedInactive[0];
+    const point = pending === undefined ? target : Math.min(target, pending.baseOffset);
+    if (point > this.recoveryPoint) this.recoveryPoint = point;
+  }
+
+  /** Marks the partition offline and returns the error appends and reads now get. */
+  private goOffline(cause: unknown): EngineError {
+    if (this.offlineError === undefined) {
+      const reason = cause instanceof Error ? cause.message : String(cause);
+      this.offlineError = new EngineError('KAFKA_STORAGE_ERROR', `Partition ${this.topic}-${this.partition} is offline after a disk error: ${reason}`, {
+        cause,
+      });
+      this.logger.error({ err: cause, topic: this.topic, partition: this.partition }, 'partition offline after a disk error');
+      this.failQueued(this.offlineError);
+      this.groupCommit.failAll(this.offlineError);
+      for (const listener of this.dataListeners) listener();
+    }
+    return this.offlineError;
+  }
+
+  private failQueued(err: EngineError): void {
+    if (this.writing) return;
+    const queue = this.queue;
+    this.queue = [];
+    for (const w of queue) w.fail(err);
+  }
+
+  private assertReadable(): void {
+    if (this.offlineError !== undefined) throw this.offlineError;
+  }
+
+  private outOfRange(offset: number): EngineError {
+    return new EngineError(
+      'OFFSET_OUT_OF_RANGE',
+      `Offset ${offset} is out of range for ${this.topic}-${this.partition}: log start offset ${this.logStartOffset}, high watermark ${this.highWatermark}`,
+    );
+  }
+
+  /** Index of the segment holding `offset`: the last whose base offset is <= offset. */
+  private segmentIndexFor(offset: number): number {
+    let lo = 0;
+    let hi = this.segments.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (this.segments[mid].baseOffset <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  /**
+   * Records from `offset` below `upTo` (the high watermark unless a lower bound is given) within
+   * about `maxBytes`; at least one batch when `minOneBatch`. A fetch at the high watermark is valid
+   * and returns nothing; below the log start offset or above the high watermark is
+   * OFFSET_OUT_OF_RANGE.
+   */
+  async read(offset: number, maxBytes: number, upTo = this.highWatermark, minOneBatch = true): Promise<LogReadResult> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.readOnce(offset, maxBytes, Math.min(upTo, this.highWatermark), minOneBatch);
+      } catch (err) {
+        // Retention deleted the segment under the read: the offset is now below the log start.
+        if (!(err instanceof SegmentDeletedError) || attempt > 0) throw err;
+      }
+    }
+  }
+
+  private async readOnce(offset: number, maxBytes: number, upTo: number, minOneBatch: boolean): Promise<LogReadResult> {
+    this.assertReadable();
+    if (offset < this.logStartOffset || offset > this.highWatermark) throw this.outOfRange(offset);
+    const records: ConsumerRecord[] = [];
+    if (offset >= upTo) return { records, bytes: 0 };
+    const segments = this.segments;
+    for (let i = this.segmentIndexFor(offset); i < segments.length && segments[i].baseOffset < upTo; i++) {
+      const read = await segments[i].read(offset, maxBytes, minOneBatch);
+      if (read.batches.length === 0) {
+        if (read.stop === 'corrupt' || read.stop === 'torn') {
+          throw new EngineError('CORRUPT_MESSAGE', `Corrupt record batch in ${this.topic}-${this.partition} segment ${segments[i].baseOffset}`);
+        }
+        continue;
+      }
+      for (const batch of read.batches) {
+        const header = batch.header;
+        if (header.baseOffset >= upTo) break;
+        if (header.isControl) continue;
+        for (const r of decodeRecords(batch.buf, batch.pos)) {
+          if (r.offset < offset) continue;
+          if (r.offset >= upTo) break;
+          records.push({
+            topic: this.topic,
+            partition: this.partition,
+            offset: r.offset,
+            timestamp: r.timestamp,
+            timestampType: header.timestampType,
+            key: r.key,
+            value: r.value,
+            headers: r.headers,
+          });
+        }
+      }
+      return { records, bytes: read.bytes };
+    }
+    return { records, bytes: 0 };
+  }
+
+  /** First offset whose record timestamp is >= `timestamp`, below the high watermark; undefined if none. */
+  async offsetForTimestamp(timestamp: number): Promise<{ offset: number; timestamp: number } | undefined> {
+    this.assertReadable();
+    const upTo = this.highWatermark;
+    for (const segment of [...this.segments]) {
+      if (segment.baseOffset >= upTo) break;
+      if ((await segment.largestTimestamp()) < timestamp) continue;
+      const found = await segment.findOffsetByTimestamp(timestamp, this.logStartOffset, upTo);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+
+  /**
+   * Retention: deletes whole inactive segments past retention.ms (by their largest timestamp) and,
+   * while the log stays at least retention.bytes without them, the oldest ones. The log start
+   * offset moves to the first remaining segment. Returns how many segments went.
+   */
+  async deleteOldSegments(): Promise<number> {
+    if (this.offlineError !== undefined || this.closed) return 0;
+    // Only whole segments below the high watermark, already flushed: never the active one.
+    const inactive: LogSegment[] = [];
+    for (let i = 0; i < this.segments.length - 1; i++) {
+      const s = this.segments[i];
+      if (this.segments[i + 1].baseOffset > this.highWatermark || s.dirty || this.unflushedInactive.includes(s)) break;
+      inactive.push(s);
+    }
+    const doomed = await segmentsToDelete(inactive, this.config, this.now(), this.sizeInBytes());
+    if (doomed.length === 0) return 0;
+    this.segments = this.segments.slice(doomed.length);
+    this.logStartOffset = Math.max(this.logStartOffset, this.segments[0].baseOffset);
+    if (this.recoveryPoint < this.logStartOffset) this.recoveryPoint = this.logStartOffset;
+    for (const s of doomed) await s.delete();
+    this.logger.info(
+      { topic: this.topic, partition: this.partition, segments: doomed.length, logStartOffset: this.logStartOffset },
+      'retention deleted segments',
+    );
+    return doomed.length;
+  }
+
+  /** Resolves once every queued append is written (or failed). */
+  private whenWritten(): Promise<void> {
+    if (!this.writing && !this.drainScheduled) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Everything written and fsynced: the recovery point reaches the high watermark. */
+  async flush(): Promise<void> {
+    await this.whenWritten();
+    if (this.offlineError !== undefined) throw this.offlineError;
+    this.groupCommit.request();
+    await this.groupCommit.whenIdle();
+    if (this.offlineError !== undefined) throw this.offlineError;
+  }
+
+  /** Writes what is queued, fsyncs, persists the indexes and closes every file. */
+  async close(): Promise<void> {
+    this.closed = true;
+    let error: unknown;
+    try {
+      await this.flush();
+    } catch (err) {
+      error = err;
+    }
+    for (const s of this.segments) await s.close(error === undefined);
+    // Waiting fetches learn at once that the partition is gone rather than at their timeout.
+    for (const listener of this.dataListeners) listener();
+    this.dataListeners.clear();
+    if (error !== undefined && !isEngineError(error)) throw error;
+  }
+}
+
+function withTimestamps(records: ProducerRecord[], now: number): RecordInput[] {
+  return records.map((r) =>
+    r.timestamp === undefined ? { key: r.key, value: r.value, headers: r.headers, timestamp: now } : (r as RecordInput),
+  );
+}
+
+function noop(): void {}
