@@ -417,6 +417,8 @@ export class PartitionLog {
    */
   async deleteOldSegments(): Promise<number> {
     if (this.offlineError !== undefined || this.closed) return 0;
+    // Rolled segments are flushed in the background; a pass right after a roll waits for that.
+    await this.groupCommit.whenIdle();
     // Only whole segments below the high watermark, already flushed: never the active one.
     const inactive: LogSegment[] = [];
     for (let i = 0; i < this.segments.length - 1; i++) {
