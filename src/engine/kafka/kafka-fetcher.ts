@@ -127,6 +127,7 @@ export class KafkaFetcher {
   /** One round: a Fetch to every leader at once; returns when enough data came, all answered, or abort. */
   private async fetchOnce(active: FetchPartition[], request: FetchRequest, wait: number): Promise<Outcome[]> {
     const view = await this.metadata.current();
+    if (request.signal?.aborted === true) return [];
     const byLeader = new Map<number, FetchPartition[]>();
     for (const p of active) {
       const leader = view.topics.get(p.topic)?.partitions[p.partition]?.leader ?? -1;
