@@ -25,6 +25,18 @@ export const ConfigSchema = Type.Object({
   retentionCheckIntervalMs: Type.Integer({ minimum: 10 }),
   /** Time allowed for in-flight requests to finish on SIGTERM before the server closes anyway, ms. */
   shutdownGraceMs: Type.Integer({ minimum: 0 }),
+  /** Server-Sent Events streams. */
+  sse: Type.Object({
+    heartbeatIntervalMs: Type.Integer({ minimum: 10 }),
+    retryMs: Type.Integer({ minimum: 0 }),
+    clientBufferBytes: Type.Integer({ minimum: 1024 }),
+    maxTopicsPerStream: Type.Integer({ minimum: 1, maximum: 1000 }),
+    maxStreamsPerClient: Type.Integer({ minimum: 1 }),
+  }),
+  /** Origins a browser may call from (CORS); '*' for any. */
+  cors: Type.Object({
+    allowedOrigins: Type.Array(Type.String({ minLength: 1 })),
+  }),
   kafka: Type.Object({
     brokers: Type.Array(Type.String({ minLength: 1 })),
     clientId: Type.String({ minLength: 1 }),

@@ -1,0 +1,173 @@
+import type { EngineError } from '../engine/engine-error';
+import type { EmbeddedFormat } from '../http/media-types';
+import { PartitionFeed, type FeedSink, type PartitionFeedOptions } from './partition-feed';
+import type { SharedRecord } from './shared-record';
+import { encodeCursor, NOT_READ, type StreamPositions, type TopicSet } from './stream-cursor';
+import { sseFrame, type EventStreamWriter } from './event-stream-writer';
+
+/**
+ * Why a stream ended, as its final `end` event says. Every one but `closed` (the client went away)
+ * sends that event with the resume cursor as its `id`, so the client's EventSource reconnects after
+ * the `retry:` delay and carries on exactly where it was.
+ */
+export type EndReason = 'slow_consumer' | 'shutdown' | 'error' | 'rebalance' | 'closed';
+
+export interface EventStreamParams {
+  id: number;
+  /** Whom the per-client stream limit counts this stream against. */
+  clientKey: string;
+  topics: TopicSet;
+  format: EmbeddedFormat;
+  /** Where to start, per partition of each topic; NOT_READ for partitions the stream does not read. */
+  positions: StreamPositions;
+  /** Bytes the client may leave unread before the stream is ended. */
+  bufferLimitBytes: number;
+  retryMs: number;
+  feeds: PartitionFeedOptions;
+}
+
+/**
+ * One subscriber's event stream over one or more topics. It keeps the next offset of every
+ * partition it reads (`positions`) and stamps each event with the cursor of those positions just
+ * past that event's record, so the last `id:` a client saw is exactly where it resumes.
+ *
+ * Invariants: positions only grow while a partition is read; an event is written only after the
+ * positions it carries were updated; the client's unread bytes never pass the buffer bound by more
+ * than one delivery: past it the stream ends with an `end` event carrying the cursor. The stream
+ * stays open until it ends or the client goes away; then every feed is stopped and `onEnded` runs.
+ */
+export class EventStream implements FeedSink {
+  readonly id: number;
+  readonly clientKey: string;
+  readonly topics: TopicSet;
+  private readonly positions: StreamPositions;
+  private readonly feeds: (PartitionFeed | undefined)[][];
+  private ended: EndReason | undefined;
+
+  constructor(
+    private readonly params: EventStreamParams,
+    private readonly writer: EventStreamWriter,
+    private readonly onEnded: (stream: EventStream, reason: EndReason) => void,
+  ) {
+    this.id = params.id;
+    this.clientKey = params.clientKey;
+    this.topics = params.topics;
+    this.positions = params.positions.map((row) => [...row]);
+    this.feeds = this.positions.map(() => []);
+  }
+
+  /** Starts a feed for every partition with a position; the writer is already open. */
+  start(): void {
+    this.writer.onClose(() => this.finish('closed'));
+    this.positions.forEach((row, t) =>
+      row.forEach((offset, p) => {
+        if (offset !== NOT_READ) this.startFeed(t, p, offset);
+      }),
+    );
+  }
+
+  get endReason(): EndReason | undefined {
+    return this.ended;
+  }
+
+  /** The cursor of everything written so far. */
+  cursor(): string {
+    return encodeCursor(this.topics, this.positions);
+  }
+
+  /** Partitions of topic `t` the stream knows of (read or not). */
+  partitionCount(t: number): number {
+    return this.positions[t].length;
+  }
+
+  /** Starts reading a partition the stream did not read: a new partition, or one a group assigned. */
+  addPartition(t: number, p: number, offset: number): void {
+    if (this.ended !== undefined || this.feeds[t][p] !== undefined) return;
+    const row = this.positions[t];
+    while (row.length <= p) row.push(NOT_READ);
+    this.startFeed(t, p, offset);
+  }
+
+  /** Stops reading a partition (a group revoked it); its position becomes NOT_READ. */
+  removePartition(t: number, p: number): void {
+    const feed = this.feeds[t][p];
+    if (feed === undefined) return;
+    feed.stop();
+    this.feeds[t][p] = undefined;
+    this.positions[t][p] = NOT_READ;
+  }
+
+  /** Next offset of each partition the stream reads, by topic; for commits and tests. */
+  readPositions(): Array<{ topic: string; partition: number; offset: number }> {
+    const out: Array<{ topic: string; partition: number; offset: number }> = [];
+    this.positions.forEach((row, t) =>
+      row.forEach((offset, partition) => {
+        if (offset !== NOT_READ) out.push({ topic: this.topics.topics[t], partition, offset });
+      }),
+    );
+    return out;
+  }
+
+  deliverFeed(feed: PartitionFeed, records: readonly SharedRecord[], from: number, nextOffset: number): void {
+    if (this.ended !== undefined) return;
+    if (from < records.length && this.writer.bufferedBytes > this.params.bufferLimitBytes) {
+      this.end('slow_consumer', 'The client did not keep up; resume from the cursor');
+      return;
+    }
+    const row = this.positions[feed.topicIndex];
+    const p = feed.partition;
+    const format = this.params.format;
+    let out = '';
+    for (let i = from; i < records.length; i++) {
+      const record = records[i];
+      row[p] = record.offset + 1;
+      const data = record.data(format);
+      out += sseFrame(data.event, data.json, encodeCursor(this.topics, this.positions));
+    }
+    row[p] = nextOffset;
+    if (out.length === 0) return;
+    this.writer.write(out);
+    if (this.writer.bufferedBytes > this.params.bufferLimitBytes) {
+      this.end('slow_consumer', 'The client did not keep up; resume from the cursor');
+    }
+  }
+
+  feedFailed(feed: PartitionFeed, err: EngineError): void {
+    this.end('error', `Reading ${feed.topic}-${feed.partition} failed: ${err.message}`);
+  }
+
+  drained(): Promise<void> {
+    return this.writer.drained();
+  }
+
+  heartbeatTick(): void {
+    if (this.ended === undefined) this.writer.heartbeatTick();
+  }
+
+  /** Ends the stream with a final `end` event carrying the cursor and a `retry:` hint. */
+  end(reason: Exclude<EndReason, 'closed'>, message: string): void {
+    if (this.ended !== undefined) return;
+    const cursor = this.cursor();
+    this.finish(reason);
+    this.writer.end(`retry: ${this.params.retryMs}\n${sseFrame('end', JSON.stringify({ reason, message, cursor }), cursor)}`);
+  }
+
+  /** Cuts the connection with no final event, as a network failure would (tests, operators). */
+  drop(): void {
+    this.writer.destroy();
+  }
+
+  private startFeed(t: number, p: number, offset: number): void {
+    this.positions[t][p] = offset;
+    const feed = new PartitionFeed(this, t, this.topics.topics[t], p, offset, this.params.feeds);
+    this.feeds[t][p] = feed;
+    feed.start();
+  }
+
+  private finish(reason: EndReason): void {
+    if (this.ended !== undefined) return;
+    this.ended = reason;
+    for (const row of this.feeds) for (const feed of row) feed?.stop();
+    this.onEnded(this, reason);
+  }
+}
