@@ -18,7 +18,7 @@ export abstract class AbstractIndex {
   readonly maxEntries: number;
 
   protected constructor(
-    public file: string,
+    readonly file: string,
     readonly baseOffset: number,
     maxIndexSize: number,
     protected readonly entrySize: number,
@@ -144,12 +144,4 @@ export abstract class AbstractIndex {
   /** Keys strictly increasing and every entry within the segment; see the subclasses. */
   protected abstract isSane(): boolean;
 
-  async rename(file: string): Promise<void> {
-    try {
-      await fsp.rename(this.file, file);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-    this.file = file;
-  }
 }

@@ -44,3 +44,4 @@ export async function readFully(ops: FileOps, fd: number, length: number, positi
   }
   return done === length ? buffer : buffer.subarray(0, done);
 }
+

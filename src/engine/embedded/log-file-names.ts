@@ -10,7 +10,7 @@ export const INDEX_FILE_SUFFIX = '.index';
 export const TIME_INDEX_FILE_SUFFIX = '.timeindex';
 export const TXN_INDEX_FILE_SUFFIX = '.txnindex';
 export const PRODUCER_SNAPSHOT_FILE_SUFFIX = '.snapshot';
-/** A segment file renamed for deletion; removed at once, and again at start-up if a crash left one. */
+/** Kafka's suffix for a segment file awaiting deletion; start-up removes any it finds. */
 export const DELETED_FILE_SUFFIX = '.deleted';
 /** A file being written before an atomic rename over its final name. */
 export const TEMP_FILE_SUFFIX = '.tmp';

@@ -1,8 +1,5 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import type { Logger } from 'pino';
-import { FileOps } from './file-ops';
-import { LogConfig } from './log-config';
 import {
   DELETED_FILE_SUFFIX,
   INDEX_FILE_SUFFIX,
@@ -12,22 +9,12 @@ import {
   TIME_INDEX_FILE_SUFFIX,
 } from './log-file-names';
 import { LogSegment } from './log-segment';
-import { PartitionLog } from './partition-log';
+import { PartitionLog, PartitionLogParams } from './partition-log';
 
-export interface LoadLogParams {
-  topic: string;
-  partition: number;
-  dir: string;
-  config: LogConfig;
-  ops: FileOps;
-  now: () => number;
-  logger: Logger;
+/** recoveryPoint and logStartOffset come from the checkpoints (0 when unknown: recover everything). */
+export interface LoadLogParams extends Omit<PartitionLogParams, 'segments'> {
   /** True when the data dir held the clean-shutdown marker. */
   cleanShutdown: boolean;
-  /** From the recovery-point checkpoint; 0 when unknown, which means recover everything. */
-  recoveryPoint: number;
-  /** From the log-start-offset checkpoint; 0 when unknown. */
-  logStartOffset: number;
 }
 
 export interface LoadStats {
@@ -69,15 +56,9 @@ export async function loadPartitionLog(params: LoadLogParams): Promise<{ log: Pa
     segments = await recoverSegments(segments, params.recoveryPoint, stats);
   }
   const log = new PartitionLog({
-    topic: params.topic,
-    partition: params.partition,
-    dir,
-    config,
-    ops,
-    now: params.now,
-    logger: params.logger,
+    ...params,
     segments,
-    logStartOffset: params.logStartOffset,
+    // After a clean shutdown everything was flushed: the recovery point is the log end.
     recoveryPoint: params.cleanShutdown ? Number.MAX_SAFE_INTEGER : params.recoveryPoint,
   });
   if (stats.segmentsRecovered > 0) {

@@ -1,8 +1,8 @@
-import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import { decodeRecords, isBatchCrcValid } from './codec/record-batch';
 import { FileOps } from './file-ops';
-import { logFile, offsetIndexFile, timeIndexFile, DELETED_FILE_SUFFIX } from './log-file-names';
+import { FileRecords } from './file-records';
+import { logFile, offsetIndexFile, timeIndexFile } from './log-file-names';
 import { LogConfig } from './log-config';
 import { OffsetIndex } from './offset-index';
 import { TimeIndex } from './time-index';
@@ -41,8 +41,7 @@ export interface SegmentRecovery {
  * indexes from the first read, so start-up does not grow with the number or size of old segments.
  */
 export class LogSegment {
-  private fd: number | undefined;
-  private opening: Promise<number> | undefined;
+  private readonly log: FileRecords;
   private indexesLoading: Promise<void> | undefined;
   private indexesLoaded: boolean;
   /** Bytes reserved by `append`: written plus queued. */
@@ -51,15 +50,11 @@ export class LogSegment {
   writtenSize: number;
   /** One past the last offset appended; exact for the active segment only. */
   nextOffset: number;
-  /** True when bytes were written since the last fdatasync. */
-  dirty = false;
   private bytesSinceLastIndexEntry = 0;
   private maxTimestampSoFar = -1;
   private offsetOfMaxTimestampSoFar: number;
   /** Max timestamp of the first batch: segment.ms is measured from it, as in Kafka. */
   private rollingBasedTimestamp = -1;
-  private readers = 0;
-  private deleted = false;
   readonly offsetIndex: OffsetIndex;
   readonly timeIndex: TimeIndex;
 
@@ -73,6 +68,7 @@ export class LogSegment {
     fileSize: number,
     private mtimeMs: number,
   ) {
+    this.log = new FileRecords(logFile(dir, baseOffset), ops);
     this.offsetIndex = new OffsetIndex(offsetIndexFile(dir, baseOffset), baseOffset, config.segmentIndexBytes);
     this.timeIndex = new TimeIndex(timeIndexFile(dir, baseOffset), baseOffset, config.segmentIndexBytes);
     this.size = fileSize;
@@ -95,8 +91,9 @@ export class LogSegment {
     return segment;
   }
 
-  get logFile(): string {
-    return logFile(this.dir, this.baseOffset);
+  /** True when bytes were written since the last fdatasync. */
+  get dirty(): boolean {
+    return this.log.dirty;
   }
 
   setConfig(config: LogConfig): void {
@@ -104,19 +101,9 @@ export class LogSegment {
   }
 
   /** The open file descriptor; the file is created if missing. */
-  async open(): Promise<number> {
-    if (this.fd !== undefined) return this.fd;
-    // O_CREAT must not resurrect a deleted segment's file under its old name.
-    if (this.deleted) throw new SegmentDeletedError(this.baseOffset);
-    this.opening ??= fsp.open(this.logFile, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644).then((handle) => {
-      // A raw fd rather than a FileHandle: the hot path uses the callback API (see file-ops.ts).
-      this.fd = handle.fd;
-      this.handle = handle;
-      return handle.fd;
-    });
-    return this.opening;
+  open(): Promise<number> {
+    return this.log.open();
   }
-  private handle: fsp.FileHandle | undefined;
 
   /** Reserves the batch's bytes and adds index entries; see the class comment. Returns its position. */
   append(batchSize: number, lastOffset: number, maxTimestamp: number): number {
@@ -151,7 +138,7 @@ export class LogSegment {
 
   markWritten(bytes: number): void {
     this.writtenSize += bytes;
-    this.dirty = true;
+    this.log.dirty = true;
   }
 
   /** Kafka's onBecomeInactiveSegment: a last time index entry so the index covers every batch. */
@@ -199,7 +186,7 @@ export class LogSegment {
     let bytes = 0;
     if (from >= end) return { batches, bytes, stop: 'end' };
     const chunk = Math.min(Math.max(maxBytes, 16_384) + this.config.indexIntervalBytes, SCAN_CHUNK * 8);
-    const result = await this.withFile((fd) =>
+    const result = await this.log.use((fd) =>
       scanBatches(this.ops, fd, from, end, chunk, (batch) => {
         if (batch.header.lastOffset < startOffset) return true;
         const size = batch.header.sizeInBytes;
@@ -225,7 +212,7 @@ export class LogSegment {
     const fromOffset = Math.min(Math.max(before.offset, startOffset), upTo - 1);
     const from = this.offsetIndex.lookup(fromOffset).position;
     let found: { offset: number; timestamp: number } | undefined;
-    await this.withFile((fd) =>
+    await this.log.use((fd) =>
       scanBatches(this.ops, fd, from, this.writtenSize, SCAN_CHUNK, (batch) => {
         const header = batch.header;
         if (header.baseOffset >= upTo) return false;
@@ -262,7 +249,7 @@ export class LogSegment {
     this.nextOffset = this.baseOffset;
     const fileSize = this.writtenSize;
     let batches = 0;
-    const result = await this.withFile((fd) =>
+    const result = await this.log.use((fd) =>
       scanBatches(this.ops, fd, 0, fileSize, SCAN_CHUNK, (batch) => {
         const h = batch.header;
         if (h.baseOffset < this.nextOffset || h.lastOffsetDelta < 0 || h.recordCount < 0) return false;
@@ -275,8 +262,7 @@ export class LogSegment {
     this.writtenSize = this.size;
     const truncatedBytes = fileSize - result.position;
     if (truncate && truncatedBytes > 0) {
-      await this.withFile((fd) => new Promise<void>((resolve, reject) => fs.ftruncate(fd, result.position, (e) => (e ? reject(e) : resolve()))));
-      this.dirty = true;
+      await this.log.truncate(result.position);
     }
     await this.offsetIndex.persist(false);
     await this.timeIndex.persist(false);
@@ -298,7 +284,7 @@ export class LogSegment {
     this.offsetOfMaxTimestampSoFar = lastTime.offset;
     this.nextOffset = this.offsetIndex.entryCount > 0 ? last.offset + 1 : this.baseOffset;
     let first = true;
-    const result = await this.withFile((fd) =>
+    const result = await this.log.use((fd) =>
       scanBatches(this.ops, fd, last.position, this.writtenSize, SCAN_CHUNK, (batch) => {
         const h = batch.header;
         if (first && last.position === 0) this.rollingBasedTimestamp = h.maxTimestamp;
@@ -320,7 +306,7 @@ export class LogSegment {
   async truncateTo(offset: number): Promise<number> {
     await this.ensureIndexes();
     let cut = this.writtenSize;
-    await this.withFile((fd) =>
+    await this.log.use((fd) =>
       scanBatches(this.ops, fd, this.offsetIndex.lookup(offset).position, this.writtenSize, SCAN_CHUNK, (batch) => {
         if (batch.header.lastOffset < offset) return true;
         cut = batch.filePosition;
@@ -329,7 +315,7 @@ export class LogSegment {
     );
     const removed = this.writtenSize - cut;
     if (removed === 0) return 0;
-    await this.withFile((fd) => new Promise<void>((resolve, reject) => fs.ftruncate(fd, cut, (e) => (e ? reject(e) : resolve()))));
+    await this.log.truncate(cut);
     this.writtenSize = cut;
     // Recomputing from the remaining bytes keeps the index and timestamp invariants simple.
     await this.rebuildIndexes(false);
@@ -338,19 +324,14 @@ export class LogSegment {
 
   /** fdatasync of the log (if written since the last one) and the indexes written and synced. */
   async flush(): Promise<void> {
-    if (this.dirty && this.fd !== undefined) {
-      this.dirty = false;
-      await this.ops.fdatasync(this.fd);
-    }
+    await this.log.sync();
     await this.offsetIndex.persist(true);
     await this.timeIndex.persist(true);
   }
 
   /** fdatasync of the log only: what group commit needs (indexes are rebuilt after a crash). */
-  async syncLog(): Promise<void> {
-    if (!this.dirty || this.fd === undefined) return;
-    this.dirty = false;
-    await this.ops.fdatasync(this.fd);
+  syncLog(): Promise<void> {
+    return this.log.sync();
   }
 
   /** Persists the indexes (without fsync unless asked) and closes the file. */
@@ -359,60 +340,13 @@ export class LogSegment {
       await this.offsetIndex.persist(syncIndexes);
       await this.timeIndex.persist(syncIndexes);
     }
-    await this.closeFile();
+    await this.log.close();
   }
 
-  private async closeFile(): Promise<void> {
-    if (this.opening !== undefined) await this.opening.catch(() => undefined);
-    const handle = this.handle;
-    this.handle = undefined;
-    this.fd = undefined;
-    this.opening = undefined;
-    if (handle !== undefined) await handle.close();
-  }
-
-  /**
-   * Renames the files to *.deleted at once (so a restart never sees them as log) and removes them
-   * when the last reader is done: a read in flight keeps a valid file descriptor.
-   */
+  /** Removes the files; a read in flight finishes on its open descriptor (see FileRecords). */
   async delete(): Promise<void> {
-    this.deleted = true;
-    const deleted = [this.logFile + DELETED_FILE_SUFFIX, this.offsetIndex.file + DELETED_FILE_SUFFIX, this.timeIndex.file + DELETED_FILE_SUFFIX];
-    await renameIfExists(this.logFile, deleted[0]);
-    await this.offsetIndex.rename(deleted[1]);
-    await this.timeIndex.rename(deleted[2]);
-    if (this.readers === 0) await this.removeDeletedFiles();
-  }
-
-  private async removeDeletedFiles(): Promise<void> {
-    await this.closeFile();
-    const files = [logFile(this.dir, this.baseOffset) + DELETED_FILE_SUFFIX, this.offsetIndex.file, this.timeIndex.file];
-    await Promise.all(files.map((f) => fsp.rm(f, { force: true })));
-  }
-
-  private async withFile<T>(use: (fd: number) => Promise<T>): Promise<T> {
-    this.readers++;
-    try {
-      return await use(await this.open());
-    } finally {
-      this.readers--;
-      if (this.readers === 0 && this.deleted) void this.removeDeletedFiles().catch(() => undefined);
-    }
-  }
-}
-
-/** A read raced with retention: the partition retries from the new log start offset. */
-export class SegmentDeletedError extends Error {
-  constructor(baseOffset: number) {
-    super(`segment ${baseOffset} was deleted`);
-    this.name = 'SegmentDeletedError';
-  }
-}
-
-async function renameIfExists(from: string, to: string): Promise<void> {
-  try {
-    await fsp.rename(from, to);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    await this.log.delete();
+    await fsp.rm(this.offsetIndex.file, { force: true });
+    await fsp.rm(this.timeIndex.file, { force: true });
   }
 }

@@ -3,9 +3,10 @@ import { EngineError, isEngineError } from '../engine-error';
 import { Acks, AppendResult, ConsumerRecord, ProducerRecord } from '../storage-engine';
 import { decodeRecords, encodeRecordBatch, RecordInput } from './codec/record-batch';
 import { FileOps } from './file-ops';
-import { GroupCommit, SyncWaiter } from './group-commit';
 import { LogConfig } from './log-config';
-import { LogSegment, SegmentDeletedError } from './log-segment';
+import { SegmentDeletedError } from './file-records';
+import { LogSegment } from './log-segment';
+import { LogWriter } from './log-writer';
 import { segmentsToDelete } from './retention';
 
 export interface PartitionLogParams {
@@ -28,33 +29,18 @@ export interface LogReadResult {
   bytes: number;
 }
 
-/** One append between offset assignment and its write. */
-interface PendingWrite extends SyncWaiter {
-  segment: LogSegment;
-  buffer: Buffer;
-  position: number;
-  lastOffset: number;
-  acks: Acks;
-}
-
-/** At most this much goes into one writev, so one drain's latency stays bounded. */
-const MAX_DRAIN_BYTES = 16 << 20;
-const MAX_DRAIN_WRITES = 8192;
-
 /**
- * Kafka's UnifiedLog for one partition: its segments, offsets and durability.
+ * Kafka's UnifiedLog for one partition: its segments, offsets, reads and retention.
  *
  * Offsets are assigned synchronously in `append`, in call order, so concurrent appends keep their
- * order and offsets stay contiguous; each append becomes one record batch. Appends queue up while a
- * write is in flight and the next drain writes all of them with one positional writev, which is what
- * makes many concurrent small producers cheap. The high watermark moves when a write completes; acks=0
- * and acks=1 appends resolve then. acks=-1 appends then wait for the group commit: one fdatasync for
- * every append written before it started.
+ * order and offsets stay contiguous; each append becomes one record batch. The LogWriter then writes
+ * queued batches together and syncs them (see log-writer.ts): the high watermark moves when a write
+ * completes, the recovery point when an fsync does.
  *
- * Invariants: logStartOffset <= recoveryPoint-or-less <= highWatermark <= logEndOffset (the next
- * offset to assign); every offset below highWatermark is in the file; every offset below
- * recoveryPoint is fsynced. A failed write or sync makes the partition offline (KAFKA_STORAGE_ERROR)
- * until restart: the file's state is then unknown, and recovery at start-up settles it.
+ * Invariants: logStartOffset <= highWatermark <= logEndOffset (the next offset to assign); every
+ * offset below highWatermark is in the files. A failed write or sync makes the partition offline
+ * (KAFKA_STORAGE_ERROR) until restart: the file's state is then unknown, and recovery at start-up
+ * settles it.
  */
 export class PartitionLog {
   readonly topic: string;
@@ -66,22 +52,12 @@ export class PartitionLog {
   private readonly logger: Logger;
   private segments: LogSegment[];
   logStartOffset: number;
-  highWatermark: number;
-  recoveryPoint: number;
   /** Next offset to assign: queued appends included. */
   private logEndOffset: number;
-  private queue: PendingWrite[] = [];
-  private writing = false;
-  private drainScheduled = false;
-  private idleWaiters: (() => void)[] = [];
   private offlineError: EngineError | undefined;
   private closed = false;
-  private readonly dirtySegments = new Set<LogSegment>();
-  /** Rolled segments whose indexes are not yet synced; the recovery point stays below them. */
-  private readonly unflushedInactive: LogSegment[] = [];
   private readonly dataListeners = new Set<() => void>();
-  private readonly groupCommit: GroupCommit;
-  private readonly drainNow = (): void => void this.drain();
+  private readonly writer: LogWriter;
 
   constructor(params: PartitionLogParams) {
     this.topic = params.topic;
@@ -93,10 +69,24 @@ export class PartitionLog {
     this.logger = params.logger;
     this.segments = params.segments;
     this.logEndOffset = this.activeSegment.nextOffset;
-    this.highWatermark = this.logEndOffset;
-    this.logStartOffset = Math.min(Math.max(params.logStartOffset, this.segments[0].baseOffset), this.highWatermark);
-    this.recoveryPoint = Math.min(params.recoveryPoint, this.highWatermark);
-    this.groupCommit = new GroupCommit(() => this.syncToDisk(), (err) => this.goOffline(err));
+    this.logStartOffset = Math.min(Math.max(params.logStartOffset, this.segments[0].baseOffset), this.logEndOffset);
+    this.writer = new LogWriter(this.ops, this.logEndOffset, params.recoveryPoint, {
+      written: () => this.notify(),
+      failed: (cause) => this.goOffline(cause),
+    });
+  }
+
+  get highWatermark(): number {
+    return this.writer.highWatermark;
+  }
+
+  /** Every offset below it is fsynced. */
+  get recoveryPoint(): number {
+    return this.writer.recoveryPoint;
+  }
+
+  private notify(): void {
+    for (const listener of this.dataListeners) listener();
   }
 
   get activeSegment(): LogSegment {
@@ -188,113 +178,21 @@ export class PartitionLog {
       logStartOffset: this.logStartOffset,
     };
     const promise = new Promise<AppendResult>((resolve, reject) => {
-      this.queue.push({ segment, buffer, position, lastOffset, acks, done: () => resolve(result), fail: reject });
+      this.writer.enqueue({ segment, buffer, position, lastOffset, acks, done: () => resolve(result), fail: reject });
     });
     // acks=0 callers may drop the promise; a later disk error must not become an unhandled rejection.
     if (acks === 0) promise.catch(noop);
-    if (!this.writing && !this.drainScheduled) {
-      this.drainScheduled = true;
-      // setImmediate, not nextTick: it runs after every request read in this turn of the event loop
-      // has appended, so they share one writev.
-      setImmediate(this.drainNow);
-    }
     return promise;
   }
 
   private roll(baseOffset: number, now: number): LogSegment {
     const old = this.activeSegment;
     old.onBecomeInactive();
-    this.unflushedInactive.push(old);
+    this.writer.segmentRolled(old);
     const segment = LogSegment.create(this.dir, baseOffset, this.config, this.ops, now);
     this.segments.push(segment);
     this.logger.debug({ topic: this.topic, partition: this.partition, baseOffset, previousSize: old.size }, 'rolled segment');
     return segment;
-  }
-
-  private async drain(): Promise<void> {
-    this.drainScheduled = false;
-    if (this.writing) return;
-    this.writing = true;
-    while (this.queue.length > 0 && this.offlineError === undefined) {
-      const group = this.takeDrainGroup();
-      try {
-        await this.writeGroup(group);
-      } catch (err) {
-        for (const w of group) w.fail(this.goOffline(err));
-        break;
-      }
-      this.highWatermark = group[group.length - 1].lastOffset + 1;
-      let syncNeeded = false;
-      for (const w of group) {
-        if (w.acks === -1) {
-          this.groupCommit.add(w);
-          syncNeeded = true;
-        } else {
-          w.done();
-        }
-      }
-      const rolled = this.unflushedInactive[0];
-      if (!syncNeeded && rolled !== undefined && rolled.writtenSize === rolled.size) this.groupCommit.request();
-      for (const listener of this.dataListeners) listener();
-    }
-    this.writing = false;
-    if (this.offlineError !== undefined) this.failQueued(this.offlineError);
-    const idle = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const resolve of idle) resolve();
-  }
-
-  private takeDrainGroup(): PendingWrite[] {
-    const queue = this.queue;
-    let n = 0;
-    let bytes = 0;
-    while (n < queue.length && n < MAX_DRAIN_WRITES && (n === 0 || bytes + queue[n].buffer.length <= MAX_DRAIN_BYTES)) {
-      bytes += queue[n].buffer.length;
-      n++;
-    }
-    if (n === queue.length) {
-      this.queue = [];
-      return queue;
-    }
-    return queue.splice(0, n);
-  }
-
-  /** One writev per segment the group touches: one, or two across a roll. */
-  private async writeGroup(group: PendingWrite[]): Promise<void> {
-    let i = 0;
-    while (i < group.length) {
-      const segment = group[i].segment;
-      const buffers: Buffer[] = [];
-      let bytes = 0;
-      let j = i;
-      for (; j < group.length && group[j].segment === segment; j++) {
-        buffers.push(group[j].buffer);
-        bytes += group[j].buffer.length;
-      }
-      const fd = await segment.open();
-      const written = await this.ops.writev(fd, buffers, group[i].position);
-      if (written !== bytes) throw new Error(`short write: ${written} of ${bytes} bytes`);
-      segment.markWritten(bytes);
-      this.dirtySegments.add(segment);
-      i = j;
-    }
-  }
-
-  /** The group commit's sync: fdatasync what was written, then move the recovery point. */
-  private async syncToDisk(): Promise<void> {
-    const target = this.highWatermark;
-    const dirty = [...this.dirtySegments];
-    this.dirtySegments.clear();
-    await Promise.all(dirty.map((s) => s.syncLog()));
-    while (this.unflushedInactive.length > 0) {
-      const rolled = this.unflushedInactive[0];
-      if (rolled.writtenSize !== rolled.size || rolled.dirty) break;
-      await rolled.flush();
-      this.unflushedInactive.shift();
-    }
-    const pending = this.unflushedInactive[0];
-    const point = pending === undefined ? target : Math.min(target, pending.baseOffset);
-    if (point > this.recoveryPoint) this.recoveryPoint = point;
   }
 
   /** Marks the partition offline and returns the error appends and reads now get. */
@@ -305,18 +203,9 @@ export class PartitionLog {
         cause,
       });
       this.logger.error({ err: cause, topic: this.topic, partition: this.partition }, 'partition offline after a disk error');
-      this.failQueued(this.offlineError);
-      this.groupCommit.failAll(this.offlineError);
-      for (const listener of this.dataListeners) listener();
+      this.notify();
     }
     return this.offlineError;
-  }
-
-  private failQueued(err: EngineError): void {
-    if (this.writing) return;
-    const queue = this.queue;
-    this.queue = [];
-    for (const w of queue) w.fail(err);
   }
 
   private assertReadable(): void {
@@ -418,19 +307,18 @@ export class PartitionLog {
   async deleteOldSegments(): Promise<number> {
     if (this.offlineError !== undefined || this.closed) return 0;
     // Rolled segments are flushed in the background; a pass right after a roll waits for that.
-    await this.groupCommit.whenIdle();
+    await this.writer.whenSynced();
     // Only whole segments below the high watermark, already flushed: never the active one.
     const inactive: LogSegment[] = [];
     for (let i = 0; i < this.segments.length - 1; i++) {
       const s = this.segments[i];
-      if (this.segments[i + 1].baseOffset > this.highWatermark || s.dirty || this.unflushedInactive.includes(s)) break;
+      if (this.segments[i + 1].baseOffset > this.highWatermark || !this.writer.isFlushed(s)) break;
       inactive.push(s);
     }
     const doomed = await segmentsToDelete(inactive, this.config, this.now(), this.sizeInBytes());
     if (doomed.length === 0) return 0;
     this.segments = this.segments.slice(doomed.length);
     this.logStartOffset = Math.max(this.logStartOffset, this.segments[0].baseOffset);
-    if (this.recoveryPoint < this.logStartOffset) this.recoveryPoint = this.logStartOffset;
     for (const s of doomed) await s.delete();
     this.logger.info(
       { topic: this.topic, partition: this.partition, segments: doomed.length, logStartOffset: this.logStartOffset },
@@ -439,19 +327,9 @@ export class PartitionLog {
     return doomed.length;
   }
 
-  /** Resolves once every queued append is written (or failed). */
-  private whenWritten(): Promise<void> {
-    if (!this.writing && !this.drainScheduled) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
-  }
-
   /** Everything written and fsynced: the recovery point reaches the high watermark. */
-  async flush(): Promise<void> {
-    await this.whenWritten();
-    if (this.offlineError !== undefined) throw this.offlineError;
-    this.groupCommit.request();
-    await this.groupCommit.whenIdle();
-    if (this.offlineError !== undefined) throw this.offlineError;
+  flush(): Promise<void> {
+    return this.writer.flush();
   }
 
   /** Writes what is queued, fsyncs, persists the indexes and closes every file. */
@@ -465,7 +343,7 @@ export class PartitionLog {
     }
     for (const s of this.segments) await s.close(error === undefined);
     // Waiting fetches learn at once that the partition is gone rather than at their timeout.
-    for (const listener of this.dataListeners) listener();
+    this.notify();
     this.dataListeners.clear();
     if (error !== undefined && !isEngineError(error)) throw error;
   }
