@@ -1,0 +1,125 @@
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { EmbeddedEngine } from '../../src/engine/embedded/embedded-engine';
+import type { EngineError } from '../../src/engine/engine-error';
+import type { StorageEngine } from '../../src/engine/storage-engine';
+import { SharedPartitionReaders } from '../../src/sse/shared-partition-readers';
+import { PartitionFeed, type FeedSink } from '../../src/sse/partition-feed';
+import type { SharedRecord } from '../../src/sse/shared-record';
+import { eventually } from './live-app';
+
+/** A started embedded engine in a temp dir, with a count of the fetches made through it. */
+async function engineWithFetchCount(t: TestContext): Promise<{ engine: StorageEngine; fetches: () => number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'basket-sse-tail-'));
+  const real = new EmbeddedEngine({ dataDir: dir }, pino({ level: 'silent' }));
+  await real.start();
+  t.after(async () => {
+    await real.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  let fetches = 0;
+  const engine = new Proxy(real, {
+    get(target, prop, receiver) {
+      if (prop === 'fetch') {
+        return (...args: Parameters<StorageEngine['fetch']>) => {
+          fetches++;
+          return target.fetch(...args);
+        };
+      }
+      const value = Reflect.get(target, prop, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return { engine, fetches: () => fetches };
+}
+
+/** Collects what a feed delivers, as an event stream would. */
+class CollectingSink implements FeedSink {
+  readonly records: SharedRecord[] = [];
+  failed: EngineError | undefined;
+  deliverFeed(_feed: PartitionFeed, records: readonly SharedRecord[], from: number): void {
+    this.records.push(...records.slice(from));
+  }
+  feedFailed(_feed: PartitionFeed, err: EngineError): void {
+    this.failed = err;
+  }
+  drained(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+const values = (n: number, prefix = 'v') => Array.from({ length: n }, (_, i) => ({ key: null, value: Buffer.from(`${prefix}${i}`) }));
+
+test('subscribers at the end of a partition share one tail: one fetch per append, the same records to all', async (t) => {
+  const { engine, fetches } = await engineWithFetchCount(t);
+  await engine.createTopic({ name: 'fan', partitions: 1 });
+  const readers = new SharedPartitionReaders(engine, { maxBytes: 1 << 20, maxWaitMs: 30_000 });
+  t.after(() => readers.close());
+  const options = { engine, readers, isolationLevel: 'read_committed' as const, catchUpBytes: 1 << 20 };
+  const sinks = Array.from({ length: 50 }, () => new CollectingSink());
+  const feeds = sinks.map((sink) => new PartitionFeed(sink, 0, 'fan', 0, 0, options));
+  for (const f of feeds) f.start();
+  await eventually(() => feeds.every((f) => f.tailing), 'every feed on the tail');
+  assert.equal(readers.size, 1);
+  assert.equal(readers.tail('fan', 0, 'read_committed')?.subscriberCount, 50);
+
+  const before = fetches();
+  await engine.append('fan', 0, values(3), { acks: 1 });
+  await eventually(() => sinks.every((s) => s.records.length === 3), 'every subscriber to get the batch');
+  // The tail's fetch woke and returned, and the next one is parked: 50 subscribers, about one fetch.
+  assert.ok(fetches() - before <= 2, `${fetches() - before} fetches for one append to 50 subscribers`);
+  for (const s of sinks) assert.deepEqual(s.records, sinks[0].records, 'the very same record objects');
+  assert.deepEqual(sinks[0].records.map((r) => r.offset), [0, 1, 2]);
+  const json = sinks[0].records[0].data('json');
+  assert.equal(sinks[1].records[0].data('json'), json, 'serialized once, shared');
+
+  for (const f of feeds) f.stop();
+  assert.equal(readers.size, 0, 'the last subscriber leaving drops the tail');
+});
+
+test('a subscriber behind the tail catches up with its own reads, then joins the tail with no gap or repeat', async (t) => {
+  const { engine } = await engineWithFetchCount(t);
+  await engine.createTopic({ name: 'late', partitions: 1 });
+  await engine.append('late', 0, values(20, 'h'), { acks: 1 });
+  const readers = new SharedPartitionReaders(engine, { maxBytes: 1 << 20, maxWaitMs: 30_000 });
+  t.after(() => readers.close());
+  const options = { engine, readers, isolationLevel: 'read_committed' as const, catchUpBytes: 64 };
+  const live = new CollectingSink();
+  const liveFeed = new PartitionFeed(live, 0, 'late', 0, 20, options);
+  liveFeed.start();
+  await eventually(() => liveFeed.tailing, 'the live feed on the tail');
+
+  const behind = new CollectingSink();
+  const behindFeed = new PartitionFeed(behind, 0, 'late', 0, 0, options);
+  behindFeed.start();
+  // Appends race the catch-up: they must land on one side of the join exactly once.
+  for (let i = 0; i < 5; i++) await engine.append('late', 0, values(2, `n${i}-`), { acks: 1 });
+  await eventually(() => behindFeed.tailing && behind.records.length === 30, 'the late feed to catch up and join');
+  assert.deepEqual(behind.records.map((r) => r.offset), Array.from({ length: 30 }, (_, i) => i));
+  assert.equal(readers.size, 1);
+  assert.equal(readers.tail('late', 0, 'read_committed')?.subscriberCount, 2);
+  await engine.append('late', 0, values(1, 'z'), { acks: 1 });
+  await eventually(() => behind.records.length === 31 && live.records.length === 11, 'both get the next record');
+  liveFeed.stop();
+  behindFeed.stop();
+});
+
+test('a deleted topic fails its subscribers instead of leaving them waiting', async (t) => {
+  const { engine } = await engineWithFetchCount(t);
+  await engine.createTopic({ name: 'gone', partitions: 1 });
+  // A short park: the next fetch after the delete is what must notice it.
+  const readers = new SharedPartitionReaders(engine, { maxBytes: 1 << 20, maxWaitMs: 50 });
+  t.after(() => readers.close());
+  const sink = new CollectingSink();
+  const feed = new PartitionFeed(sink, 0, 'gone', 0, 0, { engine, readers, isolationLevel: 'read_committed', catchUpBytes: 1 << 20 });
+  feed.start();
+  await eventually(() => feed.tailing, 'the feed on the tail');
+  await engine.deleteTopic('gone');
+  await eventually(() => sink.failed !== undefined, 'the feed to fail');
+  assert.equal(sink.failed?.code, 'UNKNOWN_TOPIC_OR_PARTITION');
+  assert.equal(readers.size, 0);
+});
