@@ -4,5 +4,6 @@ export const TOKENS = {
   Logger: Symbol.for('basket.Logger'),
   StorageEngine: Symbol.for('basket.StorageEngine'),
   ProduceService: Symbol.for('basket.ProduceService'),
-  Clock: Symbol.for('basket.Clock'),
+  Lifecycle: Symbol.for('basket.Lifecycle'),
+  EventStreamHub: Symbol.for('basket.EventStreamHub'),
 } as const;

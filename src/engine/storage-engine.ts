@@ -71,7 +71,11 @@ export interface FetchPartition {
  */
 export interface FetchRequest {
   partitions: FetchPartition[];
-  /** Total byte budget for the response. At least one record is returned even if larger. */
+  /**
+   * Total byte budget for the response, counted in whole record batches as Kafka does (the first
+   * batch is returned even if larger). Record-level budgets (Confluent's max_bytes) are the HTTP
+   * layer's: see src/http/record-budget.ts.
+   */
   maxBytes: number;
   minBytes?: number;
   maxWaitMs: number;

@@ -1,0 +1,62 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { ApiError, fromEngineError } from '../../../errors';
+import type { StorageEngine } from '../../../engine/storage-engine';
+import { formatFromAccept } from '../../media-types';
+import { PartitionParams, WireRecordSchema, errorResponses } from '../../schemas';
+import { toWireRecord } from '../../../produce/record-serde';
+import { signalOnClientGone } from '../../client-gone';
+import { withinRecordBudget } from '../../record-budget';
+import { assertPartitionExists } from '../topics/topic-routes';
+
+export const MAX_FETCH_BYTES = 64 * 1024 * 1024;
+
+export interface RecordRoutesOptions {
+  engine: StorageEngine;
+  maxPollTimeoutMs: number;
+}
+
+/**
+ * Stateless read of one partition: GET /topics/{t}/partitions/{p}/records. With `timeout` the
+ * request waits (event driven, no polling) until a record at `offset` exists, and returns as soon
+ * as any arrive; an empty array after the timeout.
+ */
+export const recordRoutes: FastifyPluginAsyncTypebox<RecordRoutesOptions> = async (app, { engine, maxPollTimeoutMs }) => {
+  app.addSchema(WireRecordSchema);
+
+  app.get('/topics/:topic/partitions/:partition/records', {
+    schema: {
+      tags: ['consume'],
+      summary: 'Read records of a partition from an offset',
+      description: 'The answer format follows Accept: application/vnd.kafka.json.v2+json (default), .binary. or .string.',
+      params: PartitionParams,
+      querystring: Type.Object({
+        offset: Type.Integer({ minimum: 0, description: 'First offset to read' }),
+        max_bytes: Type.Integer({ minimum: 1, maximum: MAX_FETCH_BYTES, default: 1048576, description: 'Budget of key and value bytes; at least one record is returned' }),
+        timeout: Type.Integer({ minimum: 0, maximum: maxPollTimeoutMs, default: 0, description: 'Long-poll: ms to wait for a record at offset' }),
+        isolation_level: Type.Union([Type.Literal('read_committed'), Type.Literal('read_uncommitted')], { default: 'read_committed' }),
+      }),
+      response: { 200: Type.Array(Type.Ref('Record')), ...errorResponses(404, 406, 416, 422) },
+    },
+  }, async (request, reply) => {
+    const format = formatFromAccept(request.headers.accept);
+    if (format === undefined || format === 'schema') {
+      throw new ApiError('NOT_ACCEPTABLE', `Cannot answer in '${request.headers.accept}'; accept the json, binary or string format`);
+    }
+    const { topic, partition } = request.params;
+    const { offset, max_bytes, timeout, isolation_level } = request.query;
+    await assertPartitionExists(engine, topic, partition);
+    const response = await engine.fetch({
+      partitions: [{ topic, partition, offset }],
+      maxBytes: max_bytes,
+      maxWaitMs: timeout,
+      isolationLevel: isolation_level,
+      signal: signalOnClientGone(reply),
+    });
+    const result = response.partitions[0];
+    if (result === undefined) return [];
+    if (result.error !== undefined) throw fromEngineError(result.error, true);
+    reply.type(format === 'json' ? 'application/vnd.kafka.json.v2+json' : `application/vnd.kafka.${format}.v2+json`);
+    return withinRecordBudget(result.records, max_bytes).map((r) => toWireRecord(format, r));
+  });
+};

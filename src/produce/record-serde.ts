@@ -1,0 +1,114 @@
+import { ApiError } from '../errors';
+import type { EmbeddedFormat } from '../http/media-types';
+import type { ConsumerRecord, RecordHeader } from '../engine/storage-engine';
+
+/**
+ * How keys, values and headers become bytes on the log, and back. The rules (DESIGN.md):
+ * - json: a value is stored as its JSON text, so it reads back equal. A key that is a JSON string
+ *   is stored as its UTF-8 text without quotes, so it hashes and reads like a key sent by a Kafka
+ *   client's string serializer; other JSON keys are stored as JSON text. Reading, a key that is a
+ *   JSON object or array comes back parsed, any other key as its text.
+ * - string: text stored as UTF-8, as it is.
+ * - binary: base64 in the body, the decoded bytes on the log.
+ * null (or absent) is a null key or value, distinct from an empty one.
+ * Header values travel as UTF-8 text in the json and string formats and as base64 in binary.
+ */
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+export type WireHeaders = Array<{ key?: string; name?: string; value: string | null }> | Record<string, string | null>;
+
+export function serializeKey(format: EmbeddedFormat, key: unknown, where: string): Buffer | null {
+  if (key === undefined || key === null) return null;
+  if (format === 'json') return Buffer.from(typeof key === 'string' ? key : JSON.stringify(key), 'utf8');
+  return textOrBase64(format, key, where);
+}
+
+export function serializeValue(format: EmbeddedFormat, value: unknown, where: string): Buffer | null {
+  if (value === undefined || value === null) return null;
+  if (format === 'json') return Buffer.from(JSON.stringify(value), 'utf8');
+  return textOrBase64(format, value, where);
+}
+
+export function serializeHeaders(format: EmbeddedFormat, headers: WireHeaders | undefined, where: string): RecordHeader[] {
+  if (headers === undefined) return [];
+  const entries: Array<[string | undefined, string | null]> = Array.isArray(headers)
+    ? headers.map((h) => [h.key ?? h.name, h.value])
+    : Object.entries(headers);
+  return entries.map(([key, value], i) => {
+    if (typeof key !== 'string' || key.length === 0) {
+      throw new ApiError('RECORD_CONVERSION', `${where}.headers[${i}] needs a non-empty key`);
+    }
+    if (value === null) return { key, value: null };
+    return { key, value: format === 'binary' ? decodeBase64(value, `${where}.headers[${i}].value`) : Buffer.from(value, 'utf8') };
+  });
+}
+
+function textOrBase64(format: 'binary' | 'string', data: unknown, where: string): Buffer {
+  if (typeof data !== 'string') {
+    throw new ApiError('RECORD_CONVERSION', `${where} must be a ${format === 'binary' ? 'base64 ' : ''}string in the ${format} format`);
+  }
+  return format === 'binary' ? decodeBase64(data, where) : Buffer.from(data, 'utf8');
+}
+
+function decodeBase64(data: unknown, where: string): Buffer {
+  if (typeof data !== 'string' || !BASE64.test(data)) {
+    throw new ApiError('RECORD_CONVERSION', `${where} is not valid base64`);
+  }
+  return Buffer.from(data, 'base64');
+}
+
+/** The JSON shape of a record in reads: the same for stateless reads, consumer instances and SSE. */
+export interface WireRecord {
+  topic: string;
+  key: unknown;
+  value: unknown;
+  partition: number;
+  offset: number;
+  timestamp: number;
+  headers: Array<{ key: string; value: string | null }>;
+}
+
+export function toWireRecord(format: EmbeddedFormat, r: ConsumerRecord): WireRecord {
+  return {
+    topic: r.topic,
+    key: deserializeKey(format, r.key),
+    value: deserializeValue(format, r.value, r),
+    partition: r.partition,
+    offset: r.offset,
+    timestamp: r.timestamp,
+    headers: r.headers.map((h) => ({
+      key: h.key,
+      value: h.value === null ? null : format === 'binary' ? h.value.toString('base64') : h.value.toString('utf8'),
+    })),
+  };
+}
+
+function deserializeKey(format: EmbeddedFormat, key: Buffer | null): unknown {
+  if (key === null) return null;
+  if (format === 'binary') return key.toString('base64');
+  const text = key.toString('utf8');
+  if (format === 'json' && (text.startsWith('{') || text.startsWith('['))) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}
+
+function deserializeValue(format: EmbeddedFormat, value: Buffer | null, r: ConsumerRecord): unknown {
+  if (value === null) return null;
+  if (format === 'binary') return value.toString('base64');
+  const text = value.toString('utf8');
+  if (format === 'string') return text;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ApiError(
+      'RECORD_CONVERSION',
+      `Record ${r.topic}-${r.partition}@${r.offset} is not JSON; read it with Accept: application/vnd.kafka.binary.v2+json or string`,
+    );
+  }
+}
