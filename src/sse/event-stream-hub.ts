@@ -115,10 +115,15 @@ export class EventStreamHub {
     for (const s of [...this.streams]) s.drop();
   }
 
-  /** Ends every stream with its cursor and a retry hint; new streams are refused from now on. */
+  /** Ends every stream with an end event carrying its cursor and a retry hint; clients reconnect and resume. */
+  endAll(reason: Exclude<EndReason, 'closed'>, message: string): void {
+    for (const s of [...this.streams]) s.end(reason, message);
+  }
+
+  /** Ends every stream as endAll does; new streams are refused from now on. */
   shutdown(): void {
     this.closing = true;
-    for (const s of [...this.streams]) s.end('shutdown', 'The server is shutting down; reconnect to resume');
+    this.endAll('shutdown', 'The server is shutting down; reconnect to resume');
     this.stopTimer();
     this.readers.close();
   }

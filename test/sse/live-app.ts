@@ -1,5 +1,6 @@
 import type { TestContext } from 'node:test';
 import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
 import { buildTestApp, type TestApp } from '../helper';
 import { TOKENS } from '../../src/tokens';
 import type { EventStreamHub } from '../../src/sse/event-stream-hub';
@@ -13,9 +14,13 @@ export interface LiveApp extends TestApp {
   produce(topic: string, records: unknown[], query?: string): Promise<Array<{ partition: number; offset: number }>>;
 }
 
-/** The test app listening on 127.0.0.1 (a random port), for clients that need a real socket. */
-export async function listenTestApp(t: TestContext, env: Record<string, string> = {}): Promise<LiveApp> {
+/**
+ * The test app listening on 127.0.0.1 (a random port), for clients that need a real socket.
+ * `beforeListen` may add test-only routes (a page for the browser tests).
+ */
+export async function listenTestApp(t: TestContext, env: Record<string, string> = {}, beforeListen?: (app: FastifyInstance) => void): Promise<LiveApp> {
   const built = await buildTestApp(t, env);
+  beforeListen?.(built.app);
   await built.app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = built.app.server.address() as AddressInfo;
   const base = `http://127.0.0.1:${port}`;

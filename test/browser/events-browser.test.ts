@@ -1,0 +1,76 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Page } from 'playwright-core';
+import { eventually, listenTestApp } from '../sse/live-app';
+import { EVENTS_PAGE_PATH, launchChromium, serveEventsPage, type PageState } from './browser';
+
+function pageState(page: Page): Promise<PageState> {
+  return page.evaluate(() => {
+    const w = globalThis as unknown as PageState;
+    return { received: w.received, ends: w.ends, opens: w.opens, errors: w.errors };
+  });
+}
+
+async function waitForReceived(page: Page, count: number): Promise<void> {
+  await page.waitForFunction((n) => (globalThis as unknown as PageState).received.length >= n, count, { timeout: 10_000, polling: 20 });
+}
+
+test("a browser's EventSource receives records, loses the connection, and resumes by itself with no gap and no repeat", async (t) => {
+  const lastEventIds: Array<string | undefined> = [];
+  const live = await listenTestApp(t, { BASKET_SSE_RETRY_MS: '200', BASKET_NUM_PARTITIONS: '3' }, (app) => {
+    serveEventsPage(app);
+    app.addHook('onRequest', async (request) => {
+      if (request.url.startsWith('/topics/clicks/events')) lastEventIds.push(request.headers['last-event-id'] as string | undefined);
+    });
+  });
+  const browser = await launchChromium(t);
+  const page = await browser.newPage();
+  await live.produce('clicks', Array.from({ length: 6 }, (_, i) => ({ key: `u${i}`, value: i })));
+  // from=earliest stays in the URL: a reconnect that ignored the cursor would repeat everything.
+  await page.goto(`${live.base}${EVENTS_PAGE_PATH}?stream=${encodeURIComponent('/topics/clicks/events?from=earliest')}`);
+  await waitForReceived(page, 6);
+  await eventually(() => live.hub.readers.size > 0, 'the stream to reach the tail');
+
+  live.hub.dropAll();
+  // Records appended while the browser is away must arrive after it reconnects.
+  await live.produce('clicks', Array.from({ length: 6 }, (_, i) => ({ key: `u${i}`, value: 100 + i })));
+  await waitForReceived(page, 12);
+  await live.produce('clicks', [{ key: 'u0', value: 200 }]);
+  await waitForReceived(page, 13);
+
+  const state = await pageState(page);
+  assert.ok(state.opens >= 2, `the EventSource reconnected (${state.opens} opens)`);
+  assert.equal(lastEventIds[0], undefined);
+  assert.ok(lastEventIds.length >= 2 && lastEventIds[1] !== undefined, 'the reconnect carried Last-Event-ID');
+  assert.equal(lastEventIds[1], state.received[5].id, 'the id of the last event seen before the drop');
+  const seen = state.received.map((r) => `${r.partition}:${r.offset}`);
+  assert.equal(new Set(seen).size, seen.length, `no record twice: ${seen.join(' ')}`);
+  assert.deepEqual(
+    state.received.map((r) => r.value).sort((a, b) => (a as number) - (b as number)),
+    [0, 1, 2, 3, 4, 5, 100, 101, 102, 103, 104, 105, 200],
+  );
+  // Per partition, offsets arrive in order with no hole.
+  for (const p of [0, 1, 2]) {
+    const offsets = state.received.filter((r) => r.partition === p).map((r) => r.offset);
+    assert.deepEqual(offsets, offsets.map((_, i) => i), `partition ${p}: ${offsets.join(',')}`);
+  }
+});
+
+test('a page whose stream the server ends (end event with the cursor, retry hint) reconnects and resumes from that cursor', async (t) => {
+  const live = await listenTestApp(t, { BASKET_SSE_RETRY_MS: '100' }, serveEventsPage);
+  const browser = await launchChromium(t);
+  const page = await browser.newPage();
+  await live.produce('ticks', [{ value: 'a' }, { value: 'b' }]);
+  await page.goto(`${live.base}${EVENTS_PAGE_PATH}?stream=${encodeURIComponent('/topics/ticks/events?from=earliest')}`);
+  await waitForReceived(page, 2);
+  await eventually(() => live.hub.streamCount === 1, 'one stream');
+  // As one server of several behind a proxy going down for a restart would.
+  live.hub.endAll('shutdown', 'restarting');
+  await page.waitForFunction(() => (globalThis as unknown as PageState).ends.length === 1, undefined, { timeout: 5000, polling: 20 });
+  await live.produce('ticks', [{ value: 'c' }]);
+  await waitForReceived(page, 3);
+  const state = await pageState(page);
+  assert.deepEqual(state.received.map((r) => r.value), ['a', 'b', 'c']);
+  assert.equal(state.ends[0].cursor, state.received[1].id);
+  assert.ok(state.opens >= 2);
+});
