@@ -1,0 +1,249 @@
+import type { Logger } from 'pino';
+import type { StorageEngine } from '../../engine/storage-engine';
+import { isEngineError } from '../../engine/engine-error';
+import { CoordinatorError } from './coordinator-error';
+import { decodeCoordinatorRecord, encodeCoordinatorRecord, type CoordinatorRecord } from './coordinator-records';
+import type { GroupContext } from './consumer-group';
+import { GroupCoordinatorShard, type CoordinatorResult } from './group-coordinator-shard';
+import type {
+  CommittedOffset,
+  GroupCoordinator,
+  GroupDescription,
+  GroupOverview,
+  JoinGroupRequest,
+  JoinGroupResponse,
+  MemberRef,
+  OffsetAndMetadata,
+  OffsetCommitRequest,
+  SyncGroupRequest,
+  SyncGroupResponse,
+  TopicPartition,
+} from './group-coordinator';
+
+export const CONSUMER_OFFSETS_TOPIC = '__consumer_offsets';
+
+export interface EmbeddedGroupCoordinatorOptions {
+  /**
+   * offsets.topic.num.partitions when the topic is created; an existing topic keeps its count, since
+   * it decides where each group's records are. Kafka's 50 spreads load over brokers; one process
+   * needs a few.
+   */
+  offsetsTopicPartitions?: number;
+  /** How often member sessions are checked (an interval, not a poll for data). */
+  sessionCheckIntervalMs?: number;
+  now?: () => number;
+}
+
+const LOAD_FETCH_BYTES = 1 << 20;
+
+/**
+ * The embedded engine's group coordinator. Each group belongs to one `__consumer_offsets` partition
+ * (Kafka's rule: the absolute value of the group id's Java hashCode, modulo the partition count),
+ * and each partition has a shard holding its groups' state. At start every partition is replayed
+ * from its log start offset to its high watermark; after that, every state change that must survive
+ * a restart is appended (acks=all) before it takes effect in memory and before its response.
+ *
+ * Writes to one partition are applied in the order they were appended: each waits for its
+ * predecessor before its replay, while the appends themselves share the engine's group commit.
+ */
+export class EmbeddedGroupCoordinator implements GroupCoordinator {
+  private shards: GroupCoordinatorShard[] = [];
+  private tails: Promise<void>[] = [];
+  private sweep: NodeJS.Timeout | undefined;
+  private status: 'new' | 'loading' | 'active' | 'closed' = 'new';
+  private readonly now: () => number;
+
+  constructor(
+    private readonly engine: StorageEngine,
+    private readonly options: EmbeddedGroupCoordinatorOptions,
+    private readonly logger: Logger,
+  ) {
+    this.now = options.now ?? Date.now;
+  }
+
+  async start(): Promise<void> {
+    if (this.status !== 'new') return;
+    this.status = 'loading';
+    const count = await this.ensureOffsetsTopic();
+    this.shards = Array.from({ length: count }, (_, p) => new GroupCoordinatorShard(p, this.contextFor(p)));
+    this.tails = this.shards.map(() => Promise.resolve());
+    const started = this.now();
+    let records = 0;
+    for (const shard of this.shards) records += await this.load(shard);
+    const interval = this.options.sessionCheckIntervalMs ?? 1000;
+    this.sweep = setInterval(() => {
+      const now = this.now();
+      for (const shard of this.shards) shard.expireMembers(now);
+    }, interval);
+    this.sweep.unref();
+    this.status = 'active';
+    this.logger.info({ partitions: count, records, ms: this.now() - started }, 'group coordinator loaded');
+  }
+
+  async close(): Promise<void> {
+    if (this.sweep !== undefined) clearInterval(this.sweep);
+    this.status = 'closed';
+    for (const shard of this.shards) shard.shutdown();
+    await Promise.all(this.tails);
+  }
+
+  async joinGroup(request: JoinGroupRequest): Promise<JoinGroupResponse> {
+    if (request.groupId === '') throw new CoordinatorError('INVALID_GROUP_ID', 'The group id must not be empty');
+    if (!(request.sessionTimeoutMs > 0) || !(request.rebalanceTimeoutMs > 0)) {
+      throw new CoordinatorError('INVALID_SESSION_TIMEOUT', 'Session and rebalance timeouts must be positive');
+    }
+    return this.shardFor(request.groupId).groupForJoin(request.groupId).join(request);
+  }
+
+  async syncGroup(request: SyncGroupRequest): Promise<SyncGroupResponse> {
+    return this.liveGroup(request.groupId, request.memberId).sync(request);
+  }
+
+  async heartbeat(member: MemberRef): Promise<void> {
+    this.liveGroup(member.groupId, member.memberId).heartbeat(member.memberId, member.generationId);
+  }
+
+  async leaveGroup(groupId: string, memberId: string): Promise<void> {
+    this.liveGroup(groupId, memberId).leave(memberId);
+  }
+
+  async commitOffsets(request: OffsetCommitRequest): Promise<void> {
+    const shard = this.shardFor(request.groupId);
+    return this.run(shard, shard.commitOffsets(request));
+  }
+
+  async fetchOffsets(groupId: string, partitions?: TopicPartition[]): Promise<CommittedOffset[]> {
+    return this.shardFor(groupId).fetchOffsets(groupId, partitions);
+  }
+
+  async describeGroup(groupId: string): Promise<GroupDescription> {
+    return this.shardFor(groupId).describe(groupId);
+  }
+
+  async listGroups(): Promise<GroupOverview[]> {
+    this.checkActive();
+    return this.shards.flatMap((s) => s.list()).sort((a, b) => (a.groupId < b.groupId ? -1 : a.groupId > b.groupId ? 1 : 0));
+  }
+
+  async deleteGroup(groupId: string): Promise<void> {
+    const shard = this.shardFor(groupId);
+    return this.run(shard, shard.deleteGroup(groupId));
+  }
+
+  async resetOffsets(groupId: string, offsets: OffsetAndMetadata[]): Promise<void> {
+    const shard = this.shardFor(groupId);
+    return this.run(shard, shard.resetOffsets(groupId, offsets));
+  }
+
+  /** The `__consumer_offsets` partition of a group: Kafka's Utils.abs(groupId.hashCode) % partitions. */
+  partitionFor(groupId: string): number {
+    this.checkActive();
+    return partitionForGroup(groupId, this.shards.length);
+  }
+
+  private shardFor(groupId: string): GroupCoordinatorShard {
+    return this.shards[this.partitionFor(groupId)] as GroupCoordinatorShard;
+  }
+
+  private liveGroup(groupId: string, memberId: string) {
+    const group = this.shardFor(groupId).group(groupId);
+    if (group === undefined) throw new CoordinatorError('UNKNOWN_MEMBER_ID', `Member '${memberId}' is not in group '${groupId}'`);
+    return group;
+  }
+
+  private checkActive(): void {
+    if (this.status === 'active') return;
+    if (this.status === 'closed') throw new CoordinatorError('COORDINATOR_NOT_AVAILABLE', 'The group coordinator is closed');
+    throw new CoordinatorError('COORDINATOR_LOAD_IN_PROGRESS', 'The group coordinator is loading');
+  }
+
+  private async run<T>(shard: GroupCoordinatorShard, result: CoordinatorResult<T>): Promise<T> {
+    if (result.records.length > 0) {
+      try {
+        await this.write(shard, result.records);
+      } catch (err) {
+        result.onFailure?.(err);
+        throw err;
+      }
+    }
+    return result.response();
+  }
+
+  private write(shard: GroupCoordinatorShard, records: CoordinatorRecord[]): Promise<void> {
+    if (this.status === 'closed') return Promise.reject(new CoordinatorError('COORDINATOR_NOT_AVAILABLE', 'The group coordinator is closed'));
+    const now = this.now();
+    const appended = this.engine.append(CONSUMER_OFFSETS_TOPIC, shard.partition, records.map((r) => encodeCoordinatorRecord(r, now)), { acks: -1 });
+    appended.catch(() => undefined); // handled below, once the predecessor is applied
+    const p = shard.partition;
+    const applied = (this.tails[p] as Promise<void>)
+      .then(() => appended)
+      .then(
+        () => {
+          for (const r of records) shard.replay(r);
+        },
+        (err: unknown) => {
+          throw new CoordinatorError('COORDINATOR_NOT_AVAILABLE', `Could not write to ${CONSUMER_OFFSETS_TOPIC}-${p}: ${err instanceof Error ? err.message : String(err)}`, {
+            cause: err,
+          });
+        },
+      );
+    this.tails[p] = applied.catch(() => undefined);
+    return applied;
+  }
+
+  private contextFor(partition: number): GroupContext {
+    return {
+      now: this.now,
+      write: (records) => this.write(this.shards[partition] as GroupCoordinatorShard, records),
+      logger: this.logger,
+    };
+  }
+
+  private async ensureOffsetsTopic(): Promise<number> {
+    const existing = await this.engine.partitionCount(CONSUMER_OFFSETS_TOPIC);
+    if (existing !== undefined) return existing;
+    const partitions = this.options.offsetsTopicPartitions ?? 4;
+    try {
+      await this.engine.createTopic({ name: CONSUMER_OFFSETS_TOPIC, partitions });
+    } catch (err) {
+      if (!isEngineError(err) || err.code !== 'TOPIC_ALREADY_EXISTS') throw err;
+      return (await this.engine.partitionCount(CONSUMER_OFFSETS_TOPIC)) ?? partitions;
+    }
+    return partitions;
+  }
+
+  /** Replays one partition from its log start offset to its high watermark; returns the record count. */
+  private async load(shard: GroupCoordinatorShard): Promise<number> {
+    const topic = CONSUMER_OFFSETS_TOPIC;
+    let offset = (await this.engine.listOffset(topic, shard.partition, 'earliest', 'read_uncommitted')).offset;
+    const end = (await this.engine.listOffset(topic, shard.partition, 'latest', 'read_uncommitted')).offset;
+    let count = 0;
+    while (offset < end) {
+      const response = await this.engine.fetch({
+        partitions: [{ topic, partition: shard.partition, offset }],
+        maxBytes: LOAD_FETCH_BYTES,
+        maxWaitMs: 0,
+        isolationLevel: 'read_uncommitted',
+      });
+      const result = response.partitions[0];
+      if (result === undefined) break;
+      if (result.error !== undefined) throw result.error;
+      for (const r of result.records) {
+        const record = decodeCoordinatorRecord(r.key, r.value);
+        if (record === undefined) this.logger.warn({ partition: shard.partition, offset: r.offset }, 'skipping a coordinator record of an unknown version');
+        else shard.replay(record);
+        count++;
+      }
+      if (result.nextOffset <= offset) break;
+      offset = result.nextOffset;
+    }
+    return count;
+  }
+}
+
+/** Java's String.hashCode over UTF-16 code units, made non-negative as Kafka's Utils.abs does (& 0x7fffffff). */
+export function partitionForGroup(groupId: string, partitions: number): number {
+  let h = 0;
+  for (let i = 0; i < groupId.length; i++) h = (Math.imul(h, 31) + groupId.charCodeAt(i)) | 0;
+  return (h & 0x7fffffff) % partitions;
+}
