@@ -179,7 +179,10 @@ export class LogManager {
 
   private startTimers(): void {
     const retention = setInterval(() => void this.runRetention(), this.options.retentionCheckIntervalMs);
-    const checkpoint = setInterval(() => void this.checkpoint().catch(() => undefined), this.options.recoveryPointCheckpointIntervalMs);
+    const checkpoint = setInterval(
+      () => void this.checkpoint().catch((err) => this.logger.warn({ err }, 'periodic checkpoint failed')),
+      this.options.recoveryPointCheckpointIntervalMs,
+    );
     retention.unref();
     checkpoint.unref();
     this.timers = [retention, checkpoint];

@@ -229,3 +229,16 @@ async function waitFor(condition: () => boolean): Promise<void> {
   }
   throw new Error('condition never held');
 }
+
+test('message.timestamp.type=LogAppendTime stamps batches with the append time', async (t) => {
+  const clock = new ManualClock();
+  const engine = await startEngine(t, tempDir(t), { now: clock.now });
+  await engine.createTopic({ name: 'lat', configs: { 'message.timestamp.type': 'LogAppendTime' } });
+  const result = await engine.append('lat', 0, [rec('a', null, 5), rec('b', null, 7)], { acks: 1 });
+  assert.equal(result.timestamp, clock.time);
+  const { records } = await engine.partitionLog('lat', 0)!.read(0, 1000);
+  assert.deepEqual(records.map((r) => [r.timestamp, r.timestampType]), [
+    [clock.time, 'LogAppendTime'],
+    [clock.time, 'LogAppendTime'],
+  ]);
+});
