@@ -4,6 +4,7 @@ import { TOKENS } from './tokens';
 import type { BasketConfig } from './config/config-schema';
 import type { StorageEngine } from './engine/storage-engine';
 import { EmbeddedEngine } from './engine/embedded/embedded-engine';
+import { KafkaEngine } from './engine/kafka/kafka-engine';
 import { DefaultPartitioner } from './engine/partitioner';
 import { ProduceService } from './produce/produce-service';
 import { Lifecycle } from './lifecycle';
@@ -51,8 +52,20 @@ function createEngine(config: BasketConfig, logger: Logger): StorageEngine {
         },
         logger.child({ component: 'embedded-engine' }),
       );
-    case 'kafka':
-      throw new Error('The kafka engine is not wired yet');
+    case 'kafka': {
+      const k = config.kafka;
+      return new KafkaEngine(
+        {
+          brokers: k.brokers,
+          clientId: k.clientId,
+          ssl: k.ssl,
+          ...(k.saslMechanism === 'none' ? {} : { sasl: { mechanism: k.saslMechanism, username: k.saslUsername, password: k.saslPassword } }),
+          connectionTimeout: k.connectionTimeoutMs,
+          requestTimeout: k.requestTimeoutMs,
+        },
+        logger.child({ component: 'kafka-engine' }),
+      );
+    }
   }
 }
 

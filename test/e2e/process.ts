@@ -30,9 +30,9 @@ export async function freePort(): Promise<number> {
 
 /**
  * Starts `node dist/src/main.js` with the given environment on a free port of 127.0.0.1 and waits
- * (bounded by `readyTimeoutMs`) until readiness answers 200.
+ * (bounded by `readyTimeoutMs`) until the probe (readiness by default) answers 200.
  */
-export async function startBasket(env: Record<string, string>, readyTimeoutMs = 20000): Promise<BasketProcess> {
+export async function startBasket(env: Record<string, string>, readyTimeoutMs = 20000, probe: 'readiness' | 'liveness' = 'readiness'): Promise<BasketProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, [MAIN], {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
@@ -47,7 +47,7 @@ export async function startBasket(env: Record<string, string>, readyTimeoutMs = 
   for (;;) {
     if (child.exitCode !== null) throw new Error(`basket exited with ${child.exitCode} before it was ready:\n${log}`);
     try {
-      const res = await fetch(`${url}/actuator/health/readiness`);
+      const res = await fetch(`${url}/actuator/health/${probe}`);
       if (res.status === 200) break;
     } catch {
       // not listening yet
