@@ -154,3 +154,16 @@ test('a body over the limit is 413 (41301)', async (t) => {
   assert.equal(res.status, 413);
   assert.equal(res.body.error_code, 41301);
 });
+
+test('concurrent first produces to a new topic all succeed (auto-create races)', async (t) => {
+  const { app } = await buildTestApp(t, { BASKET_NUM_PARTITIONS: '4' });
+  const results = await Promise.all(
+    Array.from({ length: 32 }, (_, i) => post(app, '/topics/racing', { records: [{ key: `k${i}`, value: i }] })),
+  );
+  for (const r of results) assert.equal(r.status, 200, JSON.stringify(r.body));
+  const grown = await Promise.all([
+    app.inject({ method: 'PATCH', url: '/topics/racing', payload: { partitions: 8 } }),
+    ...Array.from({ length: 16 }, (_, i) => post(app, '/topics/racing', { records: [{ key: `g${i}`, value: i }] })),
+  ]);
+  for (const r of grown.slice(1) as Array<{ status: number; body: unknown }>) assert.equal(r.status, 200, JSON.stringify(r.body));
+});

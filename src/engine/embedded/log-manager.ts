@@ -92,7 +92,7 @@ export class LogManager {
     }
     await forEachLimit(jobs, LOAD_CONCURRENCY, async ({ meta, partition }) => {
       const key = partitionDirName(meta.name, partition);
-      const { log, stats } = await this.openLog(meta, partition, {
+      const { log, stats } = await this.openLog(meta, this.logConfigOf(meta.name), partition, {
         cleanShutdown,
         recoveryPoint: recoveryPoints.get(key) ?? 0,
         logStartOffset: logStartOffsets.get(key) ?? 0,
@@ -124,6 +124,7 @@ export class LogManager {
 
   private async openLog(
     meta: TopicMetadata,
+    config: LogConfig,
     partition: number,
     state: { cleanShutdown: boolean; recoveryPoint: number; logStartOffset: number },
   ): Promise<{ log: PartitionLog; stats: LoadStats }> {
@@ -137,7 +138,7 @@ export class LogManager {
       topic: meta.name,
       partition,
       dir,
-      config: this.logConfigOf(meta.name),
+      config,
       ops: this.options.ops,
       now: this.options.now,
       logger: this.logger,
@@ -237,8 +238,10 @@ export class LogManager {
       const meta: TopicMetadata = { name, topicId: randomBytes(16).toString('hex'), partitions, configs: { ...configs } };
       await this.metadata().append({ type: 'TopicRecord', v: 0, name, topicId: meta.topicId, partitions, configs: meta.configs });
       const topic: TopicLogs = { meta, effectiveConfigs: this.effectiveConfigs(meta.configs), logs: [] };
-      this.topics.set(name, topic);
+      // Visible only once every partition log is open: a concurrent append must never see the
+      // topic without its logs.
       await this.openNewPartitions(topic, 0, partitions);
+      this.topics.set(name, topic);
       return topic;
     });
   }
@@ -251,8 +254,8 @@ export class LogManager {
         throw new EngineError('INVALID_PARTITIONS', `Topic '${name}' has ${current} partitions; the new count ${count} must be larger`);
       }
       await this.metadata().append({ type: 'PartitionRecord', v: 0, name, topicId: topic.meta.topicId, partitions: count });
-      topic.meta.partitions = count;
       await this.openNewPartitions(topic, current, count);
+      topic.meta.partitions = count;
     });
   }
 
@@ -261,7 +264,7 @@ export class LogManager {
     for (let p = from; p < to; p++) parts.push(p);
     await forEachLimit(parts, LOAD_CONCURRENCY, async (p) => {
       // A fresh directory holds nothing to recover; cleanShutdown only skips an empty scan.
-      const { log } = await this.openLog(topic.meta, p, { cleanShutdown: true, recoveryPoint: 0, logStartOffset: 0 });
+      const { log } = await this.openLog(topic.meta, logConfigFrom(topic.effectiveConfigs), p, { cleanShutdown: true, recoveryPoint: 0, logStartOffset: 0 });
       topic.logs[p] = log;
     });
   }
