@@ -52,7 +52,7 @@ export async function buildApp(container: DependencyContainer): Promise<FastifyI
     defaultAcks: parseAcks(config.defaultAcks, -1),
   });
   await app.register(topicRoutes, { engine, numPartitions: config.numPartitions });
-  await app.register(recordRoutes, { engine, maxPollTimeoutMs: config.maxPollTimeoutMs });
+  await app.register(recordRoutes, { engine, maxPollTimeoutMs: config.maxPollTimeoutMs, shutdownSignal: lifecycle.shutdownSignal });
   await app.register(actuatorRoutes, { engine, lifecycle, version: VERSION });
   await app.register(eventRoutes, { engine, hub: container.resolve<EventStreamHub>(TOKENS.EventStreamHub) });
   return app as unknown as FastifyInstance;

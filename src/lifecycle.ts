@@ -1,13 +1,21 @@
-/** Process-wide run state: readiness turns DOWN as soon as shutdown begins. */
+/**
+ * Process-wide run state. Shutdown begins before the server closes: readiness turns DOWN at once,
+ * and `shutdownSignal` aborts, so long-polls answer with what they have instead of holding the
+ * close back until their timeout.
+ */
 export class Lifecycle {
-  private stopping = false;
+  private readonly shutdown = new AbortController();
   readonly startedAt = Date.now();
 
   get shuttingDown(): boolean {
-    return this.stopping;
+    return this.shutdown.signal.aborted;
+  }
+
+  get shutdownSignal(): AbortSignal {
+    return this.shutdown.signal;
   }
 
   beginShutdown(): void {
-    this.stopping = true;
+    this.shutdown.abort();
   }
 }

@@ -1,13 +1,14 @@
 import type { FastifyReply } from 'fastify';
 
 /**
- * An AbortSignal that fires when the client goes away before the reply is sent, so long-polls
- * stop waiting for a reader that is no longer there.
+ * An AbortSignal for a long-poll: fires when the client goes away before the reply is sent (no
+ * reader left to wait for), or when `also` fires (the server is shutting down).
  */
-export function signalOnClientGone(reply: FastifyReply): AbortSignal {
+export function signalOnClientGone(reply: FastifyReply, also?: AbortSignal): AbortSignal {
   const controller = new AbortController();
   reply.raw.once('close', () => {
     if (!reply.raw.writableEnded) controller.abort();
   });
-  return controller.signal;
+  if (also === undefined) return controller.signal;
+  return AbortSignal.any([controller.signal, also]);
 }

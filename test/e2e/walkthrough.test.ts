@@ -51,3 +51,22 @@ test('README walk-through on the real process, data intact across a clean restar
 test('a bad setting stops start-up with a message naming it', async () => {
   await assert.rejects(startBasket({ BASKET_ENGINE: 'nope' }, 5000), /BASKET_ENGINE/);
 });
+
+test('SIGTERM: a waiting long-poll answers at once, in-flight produces finish, the exit is clean', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'basket-e2e-'));
+  t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+  const basket = await startBasket({ BASKET_DATA_DIR: dataDir, BASKET_SHUTDOWN_GRACE_MS: '20000' });
+  t.after(() => basket.kill());
+  assert.equal((await postJson(`${basket.url}/topics/quiet`, { records: [{ value: 1 }] })).status, 200);
+  const started = Date.now();
+  const waiting = fetch(`${basket.url}/topics/quiet/partitions/0/records?offset=1&timeout=30000`);
+  // the read is parked in the server once a produce behind it on another connection has answered
+  assert.equal((await postJson(`${basket.url}/topics/other`, { records: [{ value: 1 }] })).status, 200);
+  const stopping = basket.stop();
+  const res = await waiting;
+  assert.equal(res.status, 200);
+  assert.deepEqual(await res.json(), []);
+  assert.ok(Date.now() - started < 15000, 'answered well before its 30 s timeout');
+  assert.equal(await stopping, 0, basket.output());
+  assert.ok(existsSync(join(dataDir, '.basket_cleanshutdown')), 'clean-shutdown marker written');
+});

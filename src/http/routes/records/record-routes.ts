@@ -14,6 +14,8 @@ export const MAX_FETCH_BYTES = 64 * 1024 * 1024;
 export interface RecordRoutesOptions {
   engine: StorageEngine;
   maxPollTimeoutMs: number;
+  /** Ends waiting reads when the server begins to shut down. */
+  shutdownSignal: AbortSignal;
 }
 
 /**
@@ -21,7 +23,7 @@ export interface RecordRoutesOptions {
  * request waits (event driven, no polling) until a record at `offset` exists, and returns as soon
  * as any arrive; an empty array after the timeout.
  */
-export const recordRoutes: FastifyPluginAsyncTypebox<RecordRoutesOptions> = async (app, { engine, maxPollTimeoutMs }) => {
+export const recordRoutes: FastifyPluginAsyncTypebox<RecordRoutesOptions> = async (app, { engine, maxPollTimeoutMs, shutdownSignal }) => {
   app.addSchema(WireRecordSchema);
 
   app.get('/topics/:topic/partitions/:partition/records', {
@@ -51,7 +53,7 @@ export const recordRoutes: FastifyPluginAsyncTypebox<RecordRoutesOptions> = asyn
       maxBytes: max_bytes,
       maxWaitMs: timeout,
       isolationLevel: isolation_level,
-      signal: signalOnClientGone(reply),
+      signal: signalOnClientGone(reply, shutdownSignal),
     });
     const result = response.partitions[0];
     if (result === undefined) return [];
