@@ -33,6 +33,8 @@ export interface OpenStream {
   positions: StreamPositions;
   /** Streams whose partitions a group assigns do not pick up new partitions by themselves. */
   followNewPartitions: boolean;
+  /** Runs once the stream has ended (a group member leaves its group); shutdown waits for it. */
+  onEnded?: () => Promise<void>;
 }
 
 const TAIL_FETCH_BYTES = 256 * 1024;
@@ -49,6 +51,7 @@ export class EventStreamHub {
   private readonly streams = new Set<EventStream>();
   private readonly following = new Set<EventStream>();
   private readonly perClient = new Map<string, number>();
+  private readonly cleanups = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private nextId = 1;
   private closing = false;
@@ -101,7 +104,7 @@ export class EventStreamHub {
         feeds: { engine: this.engine, readers: this.readers, isolationLevel: o.isolationLevel, catchUpBytes: CATCH_UP_BYTES },
       },
       o.writer,
-      (s, reason) => this.ended(s, reason, o.reservation),
+      (s, reason) => this.ended(s, reason, o),
     );
     this.streams.add(stream);
     if (o.followNewPartitions) this.following.add(stream);
@@ -120,18 +123,28 @@ export class EventStreamHub {
     for (const s of [...this.streams]) s.end(reason, message);
   }
 
-  /** Ends every stream as endAll does; new streams are refused from now on. */
-  shutdown(): void {
+  /**
+   * Ends every stream as endAll does and waits for their clean-up (group members leave their
+   * groups); new streams are refused from now on.
+   */
+  async shutdown(): Promise<void> {
     this.closing = true;
     this.endAll('shutdown', 'The server is shutting down; reconnect to resume');
     this.stopTimer();
     this.readers.close();
+    await Promise.all([...this.cleanups]);
   }
 
-  private ended(stream: EventStream, reason: EndReason, reservation: StreamReservation): void {
+  private ended(stream: EventStream, reason: EndReason, o: OpenStream): void {
     this.streams.delete(stream);
     this.following.delete(stream);
-    reservation.release();
+    o.reservation.release();
+    if (o.onEnded !== undefined) {
+      const done = o.onEnded()
+        .catch((err: unknown) => this.logger.warn({ err, stream: stream.id }, 'event stream clean-up failed'))
+        .finally(() => this.cleanups.delete(done));
+      this.cleanups.add(done);
+    }
     if (this.streams.size === 0) this.stopTimer();
     this.logger.debug({ stream: stream.id, client: stream.clientKey, reason }, 'event stream ended');
   }

@@ -1,4 +1,5 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 
 /**
  * One Server-Sent Events frame. `data` must hold no CR or LF: every payload here is JSON.stringify
@@ -16,11 +17,19 @@ export const SSE_HEADERS: OutgoingHttpHeaders = {
   'x-accel-buffering': 'no',
 };
 
+export type WriterChunk = string | Buffer;
+
 /**
- * Writes one text/event-stream response. It never waits: the bytes a write hands over stay in the
- * response's buffer until the socket takes them, and `bufferedBytes` says how many that is, so the
- * stream above can end a client that does not keep up instead of growing that buffer without bound.
- * After `end` or a closed connection every write is a no-op.
+ * Writes one text/event-stream response. The body is delimited by the end of the connection (no
+ * chunked encoding, `Connection: close`), so after the headers every write goes straight to the
+ * socket as one system call: with thousands of streams that is most of the cost of an event, and
+ * the response object's per-write chunk framing and corking would double it. A stream never
+ * outlives its connection anyway: EventSource opens a new one to resume.
+ *
+ * It never waits: bytes a write hands over stay in the socket's buffer until the kernel takes them,
+ * and `bufferedBytes` says how many that is, so the stream above can end a client that does not
+ * keep up instead of growing that buffer without bound. After `end` or a closed connection every
+ * write is a no-op.
  */
 export class EventStreamWriter {
   private ended: boolean;
@@ -28,10 +37,12 @@ export class EventStreamWriter {
   private closed: boolean;
   /** Set by every write, cleared by the heartbeat tick: a stream that just wrote needs no heartbeat. */
   private active = false;
+  private readonly socket: Socket | null;
 
   constructor(private readonly res: ServerResponse) {
+    this.socket = res.socket;
     // The client may have left while the request was being checked, before this writer existed.
-    this.closed = res.destroyed || res.socket === null || res.socket.destroyed;
+    this.closed = res.destroyed || this.socket === null || this.socket.destroyed;
     this.ended = this.closed;
     res.once('close', () => {
       this.closed = true;
@@ -41,8 +52,12 @@ export class EventStreamWriter {
 
   /** Sends the status line and headers with a `retry:` hint, so the client's open event fires at once. */
   open(headers: Record<string, string | number | string[] | undefined>, retryMs: number): void {
+    if (this.ended) return;
+    this.res.useChunkedEncodingByDefault = false;
+    this.res.shouldKeepAlive = false;
     this.res.writeHead(200, { ...(headers as OutgoingHttpHeaders), ...SSE_HEADERS });
-    this.res.socket?.setNoDelay(true);
+    this.res.flushHeaders();
+    this.socket?.setNoDelay(true);
     this.write(`retry: ${retryMs}\n\n`);
   }
 
@@ -50,15 +65,15 @@ export class EventStreamWriter {
     return !this.ended;
   }
 
-  /** Bytes written but not yet taken by the socket. */
+  /** Bytes written but not yet taken by the kernel. */
   get bufferedBytes(): number {
-    return this.res.writableLength;
+    return this.socket === null ? 0 : this.socket.writableLength;
   }
 
-  write(chunk: string): void {
-    if (this.ended) return;
+  write(chunk: WriterChunk): void {
+    if (this.ended || this.socket === null) return;
     this.active = true;
-    this.res.write(chunk);
+    this.socket.write(chunk);
   }
 
   /** Writes a comment if nothing was written since the last tick; proxies then keep the connection. */
@@ -67,26 +82,27 @@ export class EventStreamWriter {
     this.active = false;
   }
 
-  /** Resolves once the buffer has gone to the socket, or the connection closed. */
+  /** Resolves once the buffer has gone to the kernel, or the connection closed. */
   drained(): Promise<void> {
-    if (this.ended || !this.res.writableNeedDrain) return Promise.resolve();
+    const socket = this.socket;
+    if (this.ended || socket === null || !socket.writableNeedDrain) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
-        this.res.off('drain', done);
-        this.res.off('close', done);
+        socket.off('drain', done);
+        socket.off('close', done);
         resolve();
       };
-      this.res.on('drain', done);
-      this.res.on('close', done);
+      socket.on('drain', done);
+      socket.on('close', done);
     });
   }
 
   /** Ends the response after `last`; the client's EventSource then reconnects after its retry delay. */
   end(last?: string): void {
     if (this.ended) return;
+    if (last !== undefined) this.write(last);
     this.ended = true;
-    if (last !== undefined) this.res.end(last);
-    else this.res.end();
+    this.res.end();
   }
 
   /** Cuts the connection without a final event, as a network failure would. */

@@ -88,13 +88,20 @@ export class EventStream implements FeedSink {
     this.startFeed(t, p, offset);
   }
 
-  /** Stops reading a partition (a group revoked it); its position becomes NOT_READ. */
-  removePartition(t: number, p: number): void {
-    const feed = this.feeds[t][p];
-    if (feed === undefined) return;
-    feed.stop();
-    this.feeds[t][p] = undefined;
-    this.positions[t][p] = NOT_READ;
+  /**
+   * Stops reading every partition (a group revokes them before it rebalances) and returns where
+   * each stood: the offsets to commit. Also valid once the stream has ended.
+   */
+  revokeAll(): Array<{ topic: string; partition: number; offset: number }> {
+    const delivered = this.readPositions();
+    this.positions.forEach((row, t) =>
+      row.forEach((_, p) => {
+        this.feeds[t][p]?.stop();
+        this.feeds[t][p] = undefined;
+        row[p] = NOT_READ;
+      }),
+    );
+    return delivered;
   }
 
   /** Next offset of each partition the stream reads, by topic; for commits and tests. */

@@ -21,6 +21,8 @@ export interface PartitionTailOptions {
 }
 
 const FIRST_BACKOFF_MS = 50;
+/** Subscribers served between two turns of the event loop. */
+const FAN_OUT_SLICE = 1024;
 const MAX_BACKOFF_MS = 2000;
 
 /**
@@ -125,10 +127,25 @@ export class PartitionTail {
       if (result.nextOffset <= this.pos && result.records.length === 0) continue;
       const shared = shareRecords(result.records);
       this.pos = Math.max(this.pos, result.nextOffset);
-      // A delivery may end its stream (buffer bound), which removes it from the set mid-loop.
-      for (const subscriber of [...this.subscribers]) subscriber.deliver(shared, result.nextOffset);
+      await this.fanOut(shared, result.nextOffset);
     }
     this.running = false;
+  }
+
+  /**
+   * Hands the records to every subscriber, yielding to the event loop between slices so that ten
+   * thousand socket writes do not hold up produce requests. Subscribers that join meanwhile are
+   * already at the new position; a delivery may end its stream, which leaves the set mid-loop.
+   */
+  private async fanOut(records: readonly SharedRecord[], nextOffset: number): Promise<void> {
+    const subscribers = [...this.subscribers];
+    for (let i = 0; i < subscribers.length; i++) {
+      if (i > 0 && i % FAN_OUT_SLICE === 0) {
+        await new Promise((resolve) => setImmediate(resolve));
+        if (this.stopped) return;
+      }
+      subscribers[i].deliver(records, nextOffset);
+    }
   }
 
   private failAll(err: EngineError): void {

@@ -1,5 +1,6 @@
 import { ApiError } from '../errors';
 import type { IsolationLevel, OffsetSpec, StorageEngine } from '../engine/storage-engine';
+import { offsetForSpec } from '../consumer/offset-resolver';
 import { CursorError, decodeCursor, NOT_READ, type StreamPositions, type TopicSet } from './stream-cursor';
 
 /** Where a stream starts: a position of the log, or a cursor (from Last-Event-ID or `cursor=`). */
@@ -8,6 +9,12 @@ export type StartSpec =
   | { kind: 'latest' }
   | { kind: 'timestamp'; timestamp: number }
   | { kind: 'cursor'; positions: StreamPositions };
+
+/** The log position a non-cursor start names; a cursor has none (a group then starts new partitions at the end). */
+export function offsetSpecOf(start: StartSpec): OffsetSpec {
+  if (start.kind === 'timestamp') return { timestamp: start.timestamp };
+  return start.kind === 'cursor' ? 'latest' : start.kind;
+}
 
 /** `from=`: earliest, latest, ms since the epoch, or an ISO 8601 date. */
 export function parseFrom(text: string): StartSpec {
@@ -58,8 +65,8 @@ export async function resolvePositions(
     topics.topics.map(async (topic, t) => {
       const count = counts[t];
       if (start.kind !== 'cursor') {
-        const spec: OffsetSpec = start.kind === 'timestamp' ? { timestamp: start.timestamp } : start.kind;
-        return Promise.all(range(count).map((p) => offsetFor(engine, topic, p, spec, isolationLevel)));
+        const spec = offsetSpecOf(start);
+        return Promise.all(range(count).map((partition) => offsetForSpec(engine, { topic, partition }, spec, isolationLevel)));
       }
       const given = start.positions[t];
       if (given.length > count) {
@@ -68,13 +75,6 @@ export async function resolvePositions(
       return Promise.all(range(count).map((p) => checkedOffset(engine, topic, p, given[p] ?? NOT_READ, isolationLevel)));
     }),
   );
-}
-
-async function offsetFor(engine: StorageEngine, topic: string, p: number, spec: OffsetSpec, isolationLevel: IsolationLevel): Promise<number> {
-  const found = await engine.listOffset(topic, p, spec, isolationLevel);
-  // No record at or after the timestamp: start at the end, where the next such record will be.
-  if (found.offset < 0) return (await engine.listOffset(topic, p, 'latest', isolationLevel)).offset;
-  return found.offset;
 }
 
 async function checkedOffset(engine: StorageEngine, topic: string, p: number, offset: number, isolationLevel: IsolationLevel): Promise<number> {

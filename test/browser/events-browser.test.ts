@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { eventually, listenTestApp } from '../sse/live-app';
+import { TOKENS } from '../../src/tokens';
+import type { GroupCoordinator } from '../../src/coordinator/group/group-coordinator';
 import { EVENTS_PAGE_PATH, launchChromium, serveEventsPage, type PageState } from './browser';
 
 function pageState(page: Page): Promise<PageState> {
@@ -74,3 +76,34 @@ test('a page whose stream the server ends (end event with the cursor, retry hint
   assert.equal(state.ends[0].cursor, state.received[1].id);
   assert.ok(state.opens >= 2);
 });
+
+test('a group of two browser subscribers splits the partitions between them', async (t) => {
+  const live = await listenTestApp(t, { BASKET_NUM_PARTITIONS: '2' }, serveEventsPage);
+  await live.produce('shared-web', [{ partition: 0, value: 'warm-up' }]);
+  const browser = await launchChromium(t);
+  const stream = encodeURIComponent('/topics/shared-web/events?group=web');
+  const pages = [await browser.newPage(), await browser.newPage()];
+  for (const page of pages) await page.goto(`${live.base}${EVENTS_PAGE_PATH}?stream=${stream}`);
+  const coordinator = live.container.resolve<GroupCoordinator>(TOKENS.GroupCoordinator);
+  await eventuallyAsync(async () => {
+    const g = await coordinator.describeGroup('web').catch(() => undefined);
+    return g?.state === 'Stable' && g.members.length === 2 && g.members.every((m) => m.assignment.length === 1);
+  }, 'both pages in the group, one partition each');
+
+  await live.produce('shared-web', Array.from({ length: 10 }, (_, i) => ({ partition: i % 2, value: i })));
+  await Promise.all(pages.map((page) => waitForReceived(page, 5)));
+  const states = await Promise.all(pages.map(pageState));
+  const partitions = states.map((s) => new Set(s.received.map((r) => r.partition)));
+  assert.deepEqual(partitions.map((p) => p.size), [1, 1], 'each page reads one partition');
+  assert.notDeepEqual([...partitions[0]], [...partitions[1]]);
+  const values = states.flatMap((s) => s.received.map((r) => r.value)).sort((x, y) => (x as number) - (y as number));
+  assert.deepEqual(values, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 'every record once across the group');
+});
+
+async function eventuallyAsync(condition: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

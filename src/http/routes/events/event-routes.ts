@@ -8,12 +8,19 @@ import type { EmbeddedFormat } from '../../media-types';
 import { TopicParams, errorResponses } from '../../schemas';
 import { EventStreamWriter } from '../../../sse/event-stream-writer';
 import type { EventStreamHub } from '../../../sse/event-stream-hub';
-import { TopicSet } from '../../../sse/stream-cursor';
-import { parseCursor, parseFrom, partitionCounts, resolvePositions, type StartSpec } from '../../../sse/start-position';
+import { NOT_READ, TopicSet } from '../../../sse/stream-cursor';
+import { offsetSpecOf, parseCursor, parseFrom, partitionCounts, resolvePositions, type StartSpec } from '../../../sse/start-position';
+import { GroupStreamMember } from '../../../sse/group-stream-member';
+import type { GroupCoordinator } from '../../../coordinator/group/group-coordinator';
+import { isCoordinatorError } from '../../../coordinator/group/coordinator-error';
+import { fromCoordinatorError } from '../../../consumer/coordinator-api-errors';
+import type { Logger } from 'pino';
 
 export interface EventRoutesOptions {
   engine: StorageEngine;
   hub: EventStreamHub;
+  /** Consumer groups, for `group=`; absent where the engine serves none (kafka, for now). */
+  coordinator?: GroupCoordinator;
 }
 
 const IsolationLevelSchema = Type.Union([Type.Literal('read_committed'), Type.Literal('read_uncommitted')]);
@@ -29,6 +36,13 @@ const StreamQuery = {
     default: 'json',
     description: 'Embedded format of key, value and headers in each event (EventSource cannot set Accept)',
   }),
+  group: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 255,
+      description: "Consumer group: streams with the same group share the partitions; starts at the group's committed offsets",
+    }),
+  ),
   'isolation.level': Type.Optional(IsolationLevelSchema),
   isolation_level: Type.Optional(IsolationLevelSchema),
 };
@@ -52,6 +66,7 @@ type StreamQueryValues = {
   from?: string;
   cursor?: string;
   format: EmbeddedFormat;
+  group?: string;
   'isolation.level'?: IsolationLevel;
   isolation_level?: IsolationLevel;
 };
@@ -61,11 +76,8 @@ type StreamQueryValues = {
  * wrong with the request (unknown topic, bad cursor or `from`, too many topics or streams) is
  * answered as JSON before the stream starts; from then on the stream is the hub's.
  */
-export const eventRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async (app, { engine, hub }) => {
-  app.addHook('preClose', (done) => {
-    hub.shutdown();
-    done();
-  });
+export const eventRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async (app, { engine, hub, coordinator }) => {
+  app.addHook('preClose', async () => hub.shutdown());
 
   app.get('/topics/:topic/events', {
     exposeHeadRoute: false,
@@ -105,9 +117,16 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async 
     const start = startSpec(topics, request.headers['last-event-id'], query);
     const reservation = hub.reserve(request.ip);
     let positions;
+    let member: GroupStreamMember | undefined;
     try {
       const counts = await partitionCounts(engine, topics);
-      positions = await resolvePositions(engine, topics, counts, start, isolationLevel);
+      if (query.group === undefined) {
+        positions = await resolvePositions(engine, topics, counts, start, isolationLevel);
+      } else {
+        // The group decides the partitions and where they start; they are added once assigned.
+        positions = counts.map((n) => new Array<number>(n).fill(NOT_READ));
+        member = await joinGroup(query.group, topics, start, isolationLevel, request.ip);
+      }
     } catch (err) {
       reservation.release();
       throw err;
@@ -115,7 +134,39 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async 
     reply.hijack();
     const writer = new EventStreamWriter(reply.raw);
     writer.open(reply.getHeaders(), hub.settings.retryMs);
-    hub.open({ reservation, writer, topics, format: query.format, isolationLevel, positions, followNewPartitions: true });
+    const stream = hub.open({
+      reservation,
+      writer,
+      topics,
+      format: query.format,
+      isolationLevel,
+      positions,
+      followNewPartitions: member === undefined,
+      onEnded: member === undefined ? undefined : () => (member as GroupStreamMember).leave(),
+    });
+    member?.attach(stream);
+  }
+
+  /** Joins before the stream starts, so that a group refusing the member is a JSON error, not a dead stream. */
+  async function joinGroup(groupId: string, topics: TopicSet, start: StartSpec, isolationLevel: IsolationLevel, client: string) {
+    if (coordinator === undefined) throw new ApiError('INVALID_REQUEST', 'group= needs consumer groups, which this engine does not serve');
+    const member = new GroupStreamMember({
+      coordinator,
+      engine,
+      groupId,
+      clientId: `sse ${client}`,
+      topics,
+      reset: offsetSpecOf(start),
+      isolationLevel,
+      logger: app.log as Logger,
+    });
+    try {
+      await member.join();
+    } catch (err) {
+      await member.leave().catch(() => undefined);
+      throw isCoordinatorError(err) ? fromCoordinatorError(err) : err;
+    }
+    return member;
   }
 };
 
