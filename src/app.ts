@@ -18,6 +18,11 @@ import { produceRoutes } from './http/routes/produce/produce-routes';
 import { topicRoutes } from './http/routes/topics/topic-routes';
 import { recordRoutes } from './http/routes/records/record-routes';
 import { actuatorRoutes } from './http/routes/actuator/actuator-routes';
+import { consumerRoutes } from './http/routes/consumers/consumer-routes';
+import { groupRoutes } from './http/routes/groups/group-routes';
+import type { ConsumerManager } from './consumer/consumer-manager';
+import type { GroupAdmin } from './consumer/group-admin';
+import type { GroupCoordinator } from './coordinator/group/group-coordinator';
 import { VERSION } from './version';
 
 /**
@@ -55,5 +60,13 @@ export async function buildApp(container: DependencyContainer): Promise<FastifyI
   await app.register(recordRoutes, { engine, maxPollTimeoutMs: config.maxPollTimeoutMs, shutdownSignal: lifecycle.shutdownSignal });
   await app.register(actuatorRoutes, { engine, lifecycle, version: VERSION });
   await app.register(eventRoutes, { engine, hub: container.resolve<EventStreamHub>(TOKENS.EventStreamHub) });
+  if (container.isRegistered(TOKENS.GroupCoordinator)) {
+    await app.register(consumerRoutes, {
+      consumers: container.resolve<ConsumerManager>(TOKENS.ConsumerManager),
+      coordinator: container.resolve<GroupCoordinator>(TOKENS.GroupCoordinator),
+      maxPollTimeoutMs: config.maxPollTimeoutMs,
+    });
+    await app.register(groupRoutes, { admin: container.resolve<GroupAdmin>(TOKENS.GroupAdmin) });
+  }
   return app as unknown as FastifyInstance;
 }

@@ -9,6 +9,10 @@ import { DefaultPartitioner } from './engine/partitioner';
 import { ProduceService } from './produce/produce-service';
 import { Lifecycle } from './lifecycle';
 import { EventStreamHub } from './sse/event-stream-hub';
+import type { GroupCoordinator } from './coordinator/group/group-coordinator';
+import { EmbeddedGroupCoordinator } from './coordinator/group/embedded-group-coordinator';
+import { ConsumerManager } from './consumer/consumer-manager';
+import { GroupAdmin } from './consumer/group-admin';
 
 /**
  * The composition root: the only place that binds tokens to implementations. Everything is a
@@ -36,6 +40,28 @@ export function createContainer(config: BasketConfig, logger: Logger): Dependenc
       new EventStreamHub(d.resolve<StorageEngine>(TOKENS.StorageEngine), config.sse, logger.child({ component: 'sse' })),
     ),
   });
+  if (config.engine === 'embedded') {
+    // Consumer groups run on the embedded coordinator; on the kafka engine they wait for a coordinator
+    // backed by Kafka's own, so the consumer and group routes are not served there yet.
+    c.register(TOKENS.GroupCoordinator, {
+      useFactory: once((d) =>
+        new EmbeddedGroupCoordinator(d.resolve<StorageEngine>(TOKENS.StorageEngine), {}, logger.child({ component: 'group-coordinator' })),
+      ),
+    });
+    c.register(TOKENS.ConsumerManager, {
+      useFactory: once((d) =>
+        new ConsumerManager(
+          d.resolve<StorageEngine>(TOKENS.StorageEngine),
+          d.resolve<GroupCoordinator>(TOKENS.GroupCoordinator),
+          { instanceTimeoutMs: config.consumer.instanceTimeoutMs, maxPollTimeoutMs: config.maxPollTimeoutMs },
+          logger.child({ component: 'consumers' }),
+        ),
+      ),
+    });
+    c.register(TOKENS.GroupAdmin, {
+      useFactory: once((d) => new GroupAdmin(d.resolve<StorageEngine>(TOKENS.StorageEngine), d.resolve<GroupCoordinator>(TOKENS.GroupCoordinator))),
+    });
+  }
   return c;
 }
 

@@ -6,4 +6,7 @@ export const TOKENS = {
   ProduceService: Symbol.for('basket.ProduceService'),
   Lifecycle: Symbol.for('basket.Lifecycle'),
   EventStreamHub: Symbol.for('basket.EventStreamHub'),
+  GroupCoordinator: Symbol.for('basket.GroupCoordinator'),
+  ConsumerManager: Symbol.for('basket.ConsumerManager'),
+  GroupAdmin: Symbol.for('basket.GroupAdmin'),
 } as const;

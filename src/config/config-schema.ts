@@ -25,6 +25,11 @@ export const ConfigSchema = Type.Object({
   retentionCheckIntervalMs: Type.Integer({ minimum: 10 }),
   /** Time allowed for in-flight requests to finish on SIGTERM before the server closes anyway, ms. */
   shutdownGraceMs: Type.Integer({ minimum: 0 }),
+  /** Consumer instances (consumer groups). */
+  consumer: Type.Object({
+    /** consumer.instance.timeout.ms: an instance idle this long is closed and leaves its group. */
+    instanceTimeoutMs: Type.Integer({ minimum: 10 }),
+  }),
   /** Server-Sent Events streams. */
   sse: Type.Object({
     heartbeatIntervalMs: Type.Integer({ minimum: 10 }),

@@ -50,7 +50,8 @@ export class EmbeddedGroupCoordinator implements GroupCoordinator {
   private shards: GroupCoordinatorShard[] = [];
   private tails: Promise<void>[] = [];
   private sweep: NodeJS.Timeout | undefined;
-  private status: 'new' | 'loading' | 'active' | 'closed' = 'new';
+  private status: 'loading' | 'active' | 'closed' = 'loading';
+  private loading: Promise<void> | undefined;
   private readonly now: () => number;
 
   constructor(
@@ -61,15 +62,25 @@ export class EmbeddedGroupCoordinator implements GroupCoordinator {
     this.now = options.now ?? Date.now;
   }
 
-  async start(): Promise<void> {
-    if (this.status !== 'new') return;
-    this.status = 'loading';
+  /** Loads once; a failed load (engine not started, partition offline) is retried by the next call. */
+  start(): Promise<void> {
+    if (this.status === 'closed') return Promise.reject(new CoordinatorError('COORDINATOR_NOT_AVAILABLE', 'The group coordinator is closed'));
+    this.loading ??= this.load().catch((err: unknown) => {
+      this.loading = undefined;
+      throw new CoordinatorError('COORDINATOR_NOT_AVAILABLE', `The group coordinator could not load: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    });
+    return this.loading;
+  }
+
+  private async load(): Promise<void> {
     const count = await this.ensureOffsetsTopic();
-    this.shards = Array.from({ length: count }, (_, p) => new GroupCoordinatorShard(p, this.contextFor(p)));
-    this.tails = this.shards.map(() => Promise.resolve());
+    const shards = Array.from({ length: count }, (_, p) => new GroupCoordinatorShard(p, this.contextFor(p)));
+    this.shards = shards;
+    this.tails = shards.map(() => Promise.resolve());
     const started = this.now();
     let records = 0;
-    for (const shard of this.shards) records += await this.load(shard);
+    for (const shard of shards) records += await this.replayPartition(shard);
+    if (this.status === 'closed') return;
     const interval = this.options.sessionCheckIntervalMs ?? 1000;
     this.sweep = setInterval(() => {
       const now = this.now();
@@ -88,6 +99,7 @@ export class EmbeddedGroupCoordinator implements GroupCoordinator {
   }
 
   async joinGroup(request: JoinGroupRequest): Promise<JoinGroupResponse> {
+    await this.start();
     if (request.groupId === '') throw new CoordinatorError('INVALID_GROUP_ID', 'The group id must not be empty');
     if (!(request.sessionTimeoutMs > 0) || !(request.rebalanceTimeoutMs > 0)) {
       throw new CoordinatorError('INVALID_SESSION_TIMEOUT', 'Session and rebalance timeouts must be positive');
@@ -96,41 +108,49 @@ export class EmbeddedGroupCoordinator implements GroupCoordinator {
   }
 
   async syncGroup(request: SyncGroupRequest): Promise<SyncGroupResponse> {
+    await this.start();
     return this.liveGroup(request.groupId, request.memberId).sync(request);
   }
 
   async heartbeat(member: MemberRef): Promise<void> {
+    await this.start();
     this.liveGroup(member.groupId, member.memberId).heartbeat(member.memberId, member.generationId);
   }
 
   async leaveGroup(groupId: string, memberId: string): Promise<void> {
+    await this.start();
     this.liveGroup(groupId, memberId).leave(memberId);
   }
 
   async commitOffsets(request: OffsetCommitRequest): Promise<void> {
+    await this.start();
     const shard = this.shardFor(request.groupId);
     return this.run(shard, shard.commitOffsets(request));
   }
 
   async fetchOffsets(groupId: string, partitions?: TopicPartition[]): Promise<CommittedOffset[]> {
+    await this.start();
     return this.shardFor(groupId).fetchOffsets(groupId, partitions);
   }
 
   async describeGroup(groupId: string): Promise<GroupDescription> {
+    await this.start();
     return this.shardFor(groupId).describe(groupId);
   }
 
   async listGroups(): Promise<GroupOverview[]> {
-    this.checkActive();
+    await this.start();
     return this.shards.flatMap((s) => s.list()).sort((a, b) => (a.groupId < b.groupId ? -1 : a.groupId > b.groupId ? 1 : 0));
   }
 
   async deleteGroup(groupId: string): Promise<void> {
+    await this.start();
     const shard = this.shardFor(groupId);
     return this.run(shard, shard.deleteGroup(groupId));
   }
 
   async resetOffsets(groupId: string, offsets: OffsetAndMetadata[]): Promise<void> {
+    await this.start();
     const shard = this.shardFor(groupId);
     return this.run(shard, shard.resetOffsets(groupId, offsets));
   }
@@ -213,7 +233,7 @@ export class EmbeddedGroupCoordinator implements GroupCoordinator {
   }
 
   /** Replays one partition from its log start offset to its high watermark; returns the record count. */
-  private async load(shard: GroupCoordinatorShard): Promise<number> {
+  private async replayPartition(shard: GroupCoordinatorShard): Promise<number> {
     const topic = CONSUMER_OFFSETS_TOPIC;
     let offset = (await this.engine.listOffset(topic, shard.partition, 'earliest', 'read_uncommitted')).offset;
     const end = (await this.engine.listOffset(topic, shard.partition, 'latest', 'read_uncommitted')).offset;
