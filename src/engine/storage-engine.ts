@@ -26,8 +26,23 @@ export interface ProducerRecord {
   timestamp?: number;
 }
 
+/**
+ * An idempotent producer's identity for one append, as in Kafka's record batch header: the engine
+ * keeps the last batches of each producer per partition, answers a repeated batch with its first
+ * offsets (`AppendResult.duplicate`) and refuses a gap (OUT_OF_ORDER_SEQUENCE_NUMBER) or a fenced
+ * epoch (INVALID_PRODUCER_EPOCH). Sequences are per producer and partition, int32, wrapping to 0.
+ */
+export interface ProducerBatchIdentity {
+  producerId: number;
+  producerEpoch: number;
+  /** Sequence of the append's first record. */
+  baseSequence: number;
+}
+
 export interface AppendOptions {
   acks: Acks;
+  /** Set by idempotent producers; engines without `allocateProducerIds` ignore it. */
+  producer?: ProducerBatchIdentity;
 }
 
 /** Where an append landed. For acks=0 the offsets are still the real ones on the embedded engine. */
@@ -40,6 +55,14 @@ export interface AppendResult {
   /** The batch's timestamp: max CreateTime of its records, or the append time. */
   timestamp: number;
   logStartOffset: number;
+  /** True when the batch was a retry of one already in the log: nothing was appended, the offsets are the first append's. */
+  duplicate?: boolean;
+}
+
+/** A block of producer ids handed out once: [firstProducerId, firstProducerId + count). */
+export interface ProducerIdBlock {
+  firstProducerId: number;
+  count: number;
 }
 
 export type TimestampType = 'CreateTime' | 'LogAppendTime';
@@ -179,4 +202,11 @@ export interface StorageEngine {
   append(topic: string, partition: number, records: ProducerRecord[], options: AppendOptions): Promise<AppendResult>;
   fetch(request: FetchRequest): Promise<FetchResponse>;
   listOffset(topic: string, partition: number, spec: OffsetSpec, isolationLevel?: IsolationLevel): Promise<ListOffsetResult>;
+
+  /**
+   * Kafka's AllocateProducerIds: a block of producer ids never handed out before, durably, also
+   * across restarts. Present only on engines that keep idempotent producer state (the embedded
+   * engine); callers on other engines append without a producer identity.
+   */
+  allocateProducerIds?(count: number): Promise<ProducerIdBlock>;
 }

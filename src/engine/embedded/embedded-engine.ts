@@ -11,6 +11,7 @@ import {
   ListOffsetResult,
   NewTopic,
   OffsetSpec,
+  ProducerIdBlock,
   ProducerRecord,
   StorageEngine,
   TopicDescription,
@@ -21,6 +22,7 @@ import { delayedFetch } from './delayed-fetch';
 import { FileOps, nodeFileOps } from './file-ops';
 import { LogManager, TopicLogs } from './log-manager';
 import { PartitionLog } from './partition-log';
+import { ProducerIdManager } from './producer-id-manager';
 
 export interface EmbeddedEngineOptions {
   /** Where logs live; created if missing. */
@@ -54,6 +56,7 @@ export class EmbeddedEngine implements StorageEngine {
   private readonly manager: LogManager;
   private readonly defaultPartitions: number;
   private readonly brokerId: number;
+  private readonly producerIds: ProducerIdManager;
   private state: 'new' | 'starting' | 'started' | 'closed' = 'new';
 
   constructor(
@@ -67,6 +70,7 @@ export class EmbeddedEngine implements StorageEngine {
       throw new EngineError('INVALID_PARTITIONS', `defaultPartitions must be a positive integer, got ${options.defaultPartitions}`);
     }
     this.brokerId = options.brokerId ?? 1;
+    this.producerIds = new ProducerIdManager(options.dataDir);
     this.manager = new LogManager({
       dataDir: options.dataDir,
       ops: options.fileOps ?? nodeFileOps,
@@ -82,6 +86,7 @@ export class EmbeddedEngine implements StorageEngine {
     if (this.state !== 'new') throw new EngineError('INVALID_REQUEST', `The engine cannot start: it is ${this.state}`);
     this.state = 'starting';
     await this.manager.start();
+    await this.producerIds.load();
     this.state = 'started';
   }
 
@@ -194,7 +199,12 @@ export class EmbeddedEngine implements StorageEngine {
     if (acks !== 1 && acks !== -1 && acks !== 0) return Promise.reject(new EngineError('INVALID_REQUEST', `acks must be 0, 1 or -1, got ${String(acks)}`));
     const log = this.manager.log(topic, partition);
     if (log === undefined) return Promise.reject(unknownPartition(topic, partition));
-    return log.append(records, acks);
+    return log.append(records, acks, options.producer);
+  }
+
+  async allocateProducerIds(count: number): Promise<ProducerIdBlock> {
+    this.assertStarted();
+    return this.producerIds.allocate(count);
   }
 
   async fetch(request: FetchRequest): Promise<FetchResponse> {

@@ -9,7 +9,8 @@ import {
   TIME_INDEX_FILE_SUFFIX,
 } from './log-file-names';
 import { LogSegment } from './log-segment';
-import { PartitionLog, PartitionLogParams } from './partition-log';
+import { DEFAULT_PRODUCER_ID_EXPIRATION_MS, PartitionLog, PartitionLogParams } from './partition-log';
+import { loadProducerState } from './producer-state-loader';
 
 /** recoveryPoint and logStartOffset come from the checkpoints (0 when unknown: recover everything). */
 export interface LoadLogParams extends Omit<PartitionLogParams, 'segments'> {
@@ -61,9 +62,20 @@ export async function loadPartitionLog(params: LoadLogParams): Promise<{ log: Pa
     // After a clean shutdown everything was flushed: the recovery point is the log end.
     recoveryPoint: params.cleanShutdown ? Number.MAX_SAFE_INTEGER : params.recoveryPoint,
   });
+  const producers = await loadProducerState({
+    dir,
+    name: `${params.topic}-${params.partition}`,
+    manager: log.producerState,
+    logStartOffset: log.logStartOffset,
+    logEndOffset: log.highWatermark,
+    readBatches: (from, visit) => log.forEachBatch(from, visit),
+    now,
+    expirationMs: params.producerIdExpirationMs ?? DEFAULT_PRODUCER_ID_EXPIRATION_MS,
+    logger: params.logger,
+  });
   if (stats.segmentsRecovered > 0) {
     params.logger.info(
-      { topic: params.topic, partition: params.partition, ...stats, logEndOffset: log.highWatermark },
+      { topic: params.topic, partition: params.partition, ...stats, logEndOffset: log.highWatermark, producerState: producers },
       'recovered partition log',
     );
   }

@@ -1,13 +1,18 @@
 import type { Logger } from 'pino';
 import { EngineError, isEngineError } from '../engine-error';
-import { Acks, AppendResult, ConsumerRecord, ProducerRecord } from '../storage-engine';
-import { decodeRecords, encodeRecordBatch, RecordInput } from './codec/record-batch';
+import { Acks, AppendResult, ConsumerRecord, ProducerBatchIdentity, ProducerRecord } from '../storage-engine';
+import { decodeRecords, encodeRecordBatch, RecordBatchHeader, RecordInput } from './codec/record-batch';
 import { FileOps } from './file-ops';
 import { LogConfig } from './log-config';
 import { SegmentDeletedError } from './file-records';
 import { LogSegment } from './log-segment';
 import { LogWriter } from './log-writer';
 import { segmentsToDelete } from './retention';
+import { BatchMetadata, incrementSequence, ProducerStateManager } from './producer-state-manager';
+import { ProducerStateSnapshotter } from './producer-state-snapshotter';
+
+/** Kafka's producer.id.expiration.ms default: a producer idle this long is forgotten. */
+export const DEFAULT_PRODUCER_ID_EXPIRATION_MS = 86_400_000;
 
 export interface PartitionLogParams {
   topic: string;
@@ -21,6 +26,8 @@ export interface PartitionLogParams {
   segments: LogSegment[];
   logStartOffset: number;
   recoveryPoint: number;
+  /** Kafka's producer.id.expiration.ms; default DEFAULT_PRODUCER_ID_EXPIRATION_MS. */
+  producerIdExpirationMs?: number;
 }
 
 export interface LogReadResult {
@@ -41,6 +48,11 @@ export interface LogReadResult {
  * offset below highWatermark is in the files. A failed write or sync makes the partition offline
  * (KAFKA_STORAGE_ERROR) until restart: the file's state is then unknown, and recovery at start-up
  * settles it.
+ *
+ * Idempotent producers: an append with a producer identity is checked against the producer state
+ * (see producer-state-manager.ts) in the same synchronous step that assigns offsets, so a retry is
+ * recognised even while the first attempt is still queued. The state is snapshotted at each roll
+ * and at close, and rebuilt by the loader at start.
  */
 export class PartitionLog {
   readonly topic: string;
@@ -58,6 +70,8 @@ export class PartitionLog {
   private closed = false;
   private readonly dataListeners = new Set<() => void>();
   private readonly writer: LogWriter;
+  readonly producerState: ProducerStateManager;
+  private readonly snapshotter: ProducerStateSnapshotter;
 
   constructor(params: PartitionLogParams) {
     this.topic = params.topic;
@@ -74,6 +88,16 @@ export class PartitionLog {
       written: () => this.notify(),
       failed: (cause) => this.goOffline(cause),
     });
+    const name = `${this.topic}-${this.partition}`;
+    this.producerState = new ProducerStateManager(name);
+    this.producerState.mapEndOffset = this.logEndOffset;
+    this.snapshotter = new ProducerStateSnapshotter(
+      this.dir,
+      this.producerState,
+      params.producerIdExpirationMs ?? DEFAULT_PRODUCER_ID_EXPIRATION_MS,
+      this.logger,
+      name,
+    );
   }
 
   get highWatermark(): number {
@@ -132,11 +156,20 @@ export class PartitionLog {
    * Assigns offsets and queues one batch; see the class comment. Rejects with RECORD_TOO_LARGE
    * before assigning anything when the batch exceeds max.message.bytes.
    */
-  append(records: ProducerRecord[], acks: Acks): Promise<AppendResult> {
+  append(records: ProducerRecord[], acks: Acks, producer?: ProducerBatchIdentity): Promise<AppendResult> {
     if (this.offlineError !== undefined) return Promise.reject(this.offlineError);
     if (this.closed) return Promise.reject(new EngineError('ENGINE_CLOSED', 'The storage engine is closed'));
     const count = records.length;
     if (count === 0) return Promise.reject(new EngineError('INVALID_REQUEST', 'An append needs at least one record'));
+    if (producer !== undefined) {
+      let duplicate: BatchMetadata | undefined;
+      try {
+        duplicate = this.producerState.check(producer.producerId, producer.producerEpoch, producer.baseSequence, count);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      if (duplicate !== undefined) return this.answerDuplicate(duplicate, acks);
+    }
     const now = this.now();
     const logAppendTime = this.config.timestampType === 'LogAppendTime';
     let maxTimestamp = -1;
@@ -152,7 +185,7 @@ export class PartitionLog {
     const baseOffset = this.logEndOffset;
     let buffer: Buffer;
     try {
-      buffer = encodeRecordBatch(inputs, { baseOffset, timestampType: this.config.timestampType, logAppendTime: now });
+      buffer = encodeRecordBatch(inputs, { baseOffset, timestampType: this.config.timestampType, logAppendTime: now, ...producer });
     } catch (err) {
       return Promise.reject(new EngineError('INVALID_RECORD', (err as Error).message, { cause: err }));
     }
@@ -182,7 +215,62 @@ export class PartitionLog {
     });
     // acks=0 callers may drop the promise; a later disk error must not become an unhandled rejection.
     if (acks === 0) promise.catch(noop);
+    if (producer !== undefined) {
+      const batch: BatchMetadata = {
+        firstSeq: producer.baseSequence,
+        lastSeq: incrementSequence(producer.baseSequence, count - 1),
+        firstOffset: baseOffset,
+        lastOffset,
+        timestamp: maxTimestamp,
+        written: promise,
+        acks,
+      };
+      promise.catch(noop);
+      this.producerState.update(producer.producerId, producer.producerEpoch, batch, now);
+    } else {
+      this.producerState.mapEndOffset = lastOffset + 1;
+    }
     return promise;
+  }
+
+  /**
+   * A retried batch: nothing is appended, the answer is the first append's offsets once they are as
+   * durable as this request's acks ask (the first attempt may have asked for less, or still be queued).
+   */
+  private answerDuplicate(batch: BatchMetadata, acks: Acks): Promise<AppendResult> {
+    const result: AppendResult = {
+      topic: this.topic,
+      partition: this.partition,
+      baseOffset: batch.firstOffset,
+      lastOffset: batch.lastOffset,
+      timestamp: batch.timestamp,
+      logStartOffset: this.logStartOffset,
+      duplicate: true,
+    };
+    if (acks === 0) return Promise.resolve(result);
+    const written = batch.written ?? Promise.resolve();
+    const synced = acks === -1 && batch.acks !== -1 && this.recoveryPoint <= batch.lastOffset;
+    return written.then(() => (synced ? this.flush() : undefined)).then(() => result);
+  }
+
+  /**
+   * Visits the header of every batch from the one holding `from` to the high watermark, in offset
+   * order (the producer state rebuild).
+   */
+  async forEachBatch(from: number, visit: (header: RecordBatchHeader) => void): Promise<void> {
+    let offset = from;
+    const end = this.highWatermark;
+    for (let i = this.segmentIndexFor(offset); i < this.segments.length && offset < end; i++) {
+      for (;;) {
+        const read = await this.segments[i].read(offset, 1 << 20, true);
+        if (read.batches.length === 0) break;
+        for (const batch of read.batches) {
+          if (batch.header.lastOffset < offset) continue;
+          visit(batch.header);
+          offset = batch.header.lastOffset + 1;
+        }
+      }
+    }
   }
 
   private roll(baseOffset: number, now: number): LogSegment {
@@ -191,6 +279,7 @@ export class PartitionLog {
     this.writer.segmentRolled(old);
     const segment = LogSegment.create(this.dir, baseOffset, this.config, this.ops, now);
     this.segments.push(segment);
+    void this.snapshotter.take(baseOffset, now);
     this.logger.debug({ topic: this.topic, partition: this.partition, baseOffset, previousSize: old.size }, 'rolled segment');
     return segment;
   }
@@ -341,6 +430,9 @@ export class PartitionLog {
     } catch (err) {
       error = err;
     }
+    // The snapshot at the log end spares the next start a replay.
+    if (error === undefined && this.offlineError === undefined) await this.snapshotter.take(this.logEndOffset, this.now());
+    await this.snapshotter.whenIdle();
     for (const s of this.segments) await s.close(error === undefined);
     // Waiting fetches learn at once that the partition is gone rather than at their timeout.
     this.notify();

@@ -1,0 +1,170 @@
+import { EngineError } from '../engine-error';
+import type { Acks, AppendResult } from '../storage-engine';
+
+/** Kafka's ProducerStateEntry.NUM_BATCHES_TO_RETAIN: the batches per producer a retry is matched against. */
+export const NUM_BATCHES_TO_RETAIN = 5;
+const INT32_MAX = 0x7fff_ffff;
+const SEQUENCE_SPACE = INT32_MAX + 1;
+
+/** One appended batch of a producer, as the state remembers it. */
+export interface BatchMetadata {
+  firstSeq: number;
+  lastSeq: number;
+  firstOffset: number;
+  lastOffset: number;
+  /** The batch's max timestamp: what its append answered. */
+  timestamp: number;
+  /** In memory only, for batches appended by this process: the append's own promise and acks. */
+  written?: Promise<AppendResult>;
+  acks?: Acks;
+}
+
+export interface ProducerStateEntry {
+  producerId: number;
+  producerEpoch: number;
+  /** Oldest first, at most NUM_BATCHES_TO_RETAIN, sequences contiguous. */
+  batches: BatchMetadata[];
+  /** Append time of the producer's last batch (its max timestamp when replayed from the log): expiry is measured from it. */
+  lastTimestamp: number;
+}
+
+/** Kafka's DefaultRecordBatch.incrementSequence: sequences are int32 and wrap to 0. */
+export function incrementSequence(sequence: number, increment: number): number {
+  if (sequence > INT32_MAX - increment) return increment - (INT32_MAX - sequence) - 1;
+  return sequence + increment;
+}
+
+/**
+ * Kafka's ProducerStateManager for one partition: for each idempotent producer id, its epoch and
+ * the metadata of its last NUM_BATCHES_TO_RETAIN batches (sequence range and offsets).
+ *
+ * Rules, as Kafka's ProducerAppendInfo: a batch whose sequence range equals a remembered one of the
+ * same epoch is a duplicate, answered with that batch's offsets; otherwise its first sequence must
+ * follow the producer's last one (OUT_OF_ORDER_SEQUENCE_NUMBER for a gap, DUPLICATE_SEQUENCE_NUMBER
+ * for a range already passed but no longer remembered); an older epoch is fenced
+ * (INVALID_PRODUCER_EPOCH); a newer epoch starts again at sequence 0. A producer the partition does
+ * not know (new, or expired) may start at any sequence.
+ *
+ * Invariant: the state covers exactly the batches below `mapEndOffset`. The log is the truth: the
+ * state is snapshotted (producer-state-snapshot.ts) and rebuilt at start by loading the latest
+ * snapshot and replaying the batches after it (producer-state-loader.ts).
+ */
+export class ProducerStateManager {
+  private readonly producers = new Map<number, ProducerStateEntry>();
+  /** One past the last offset the state has seen. */
+  mapEndOffset = 0;
+
+  constructor(private readonly name: string) {}
+
+  get producerCount(): number {
+    return this.producers.size;
+  }
+
+  entry(producerId: number): ProducerStateEntry | undefined {
+    return this.producers.get(producerId);
+  }
+
+  entries(): IterableIterator<ProducerStateEntry> {
+    return this.producers.values();
+  }
+
+  /**
+   * Checks a batch about to be appended. Returns the remembered batch when it is a duplicate,
+   * undefined when it may be appended; throws an EngineError when it must be refused.
+   */
+  check(producerId: number, producerEpoch: number, baseSequence: number, count: number): BatchMetadata | undefined {
+    if (!Number.isSafeInteger(producerId) || producerId < 0 || !(producerEpoch >= 0 && producerEpoch <= 0x7fff)) {
+      throw new EngineError('INVALID_REQUEST', `Invalid producer id ${producerId} or epoch ${producerEpoch}`);
+    }
+    if (!Number.isInteger(baseSequence) || baseSequence < 0 || baseSequence > INT32_MAX) {
+      throw new EngineError('INVALID_REQUEST', `Invalid base sequence ${baseSequence}`);
+    }
+    const entry = this.producers.get(producerId);
+    if (entry === undefined) return undefined;
+    if (producerEpoch < entry.producerEpoch) {
+      throw new EngineError(
+        'INVALID_PRODUCER_EPOCH',
+        `Producer ${producerId} epoch ${producerEpoch} is older than the current epoch ${entry.producerEpoch} on ${this.name}`,
+      );
+    }
+    if (producerEpoch > entry.producerEpoch) {
+      if (baseSequence !== 0) {
+        throw new EngineError('OUT_OF_ORDER_SEQUENCE_NUMBER', `Producer ${producerId} starts epoch ${producerEpoch} at sequence ${baseSequence}, not 0, on ${this.name}`);
+      }
+      return undefined;
+    }
+    const lastSequence = incrementSequence(baseSequence, count - 1);
+    for (const b of entry.batches) if (b.firstSeq === baseSequence && b.lastSeq === lastSequence) return b;
+    const last = entry.batches[entry.batches.length - 1];
+    if (last === undefined) return undefined;
+    const expected = incrementSequence(last.lastSeq, 1);
+    if (baseSequence === expected) return undefined;
+    // Behind the last sequence by less than half the int32 space: already appended (modular, as sequences wrap).
+    const behind = (last.lastSeq - lastSequence + SEQUENCE_SPACE) % SEQUENCE_SPACE;
+    if (behind < SEQUENCE_SPACE / 2) {
+      throw new EngineError(
+        'DUPLICATE_SEQUENCE_NUMBER',
+        `Producer ${producerId} sequences ${baseSequence}..${lastSequence} were appended before the last ${NUM_BATCHES_TO_RETAIN} batches on ${this.name}; their offsets are no longer known`,
+      );
+    }
+    throw new EngineError(
+      'OUT_OF_ORDER_SEQUENCE_NUMBER',
+      `Producer ${producerId} sent sequence ${baseSequence}, expected ${expected}, on ${this.name}`,
+    );
+  }
+
+  /** Records an appended batch (checked before, or replayed from the log). */
+  update(producerId: number, producerEpoch: number, batch: BatchMetadata, appendTime: number): void {
+    let entry = this.producers.get(producerId);
+    if (entry === undefined) {
+      entry = { producerId, producerEpoch, batches: [], lastTimestamp: appendTime };
+      this.producers.set(producerId, entry);
+    } else if (producerEpoch !== entry.producerEpoch) {
+      entry.producerEpoch = producerEpoch;
+      entry.batches = [];
+    }
+    entry.batches.push(batch);
+    if (entry.batches.length > NUM_BATCHES_TO_RETAIN) entry.batches.shift();
+    entry.lastTimestamp = Math.max(entry.lastTimestamp, appendTime);
+    if (batch.lastOffset + 1 > this.mapEndOffset) this.mapEndOffset = batch.lastOffset + 1;
+  }
+
+  /** Replays one batch found in the log; batches without a producer id only move the end offset. */
+  replay(header: { producerId: number; producerEpoch: number; baseSequence: number; baseOffset: number; lastOffset: number; recordCount: number; maxTimestamp: number; isControl: boolean }): void {
+    if (header.producerId >= 0 && !header.isControl && header.baseSequence >= 0) {
+      const lastSeq = incrementSequence(header.baseSequence, Math.max(0, header.recordCount - 1));
+      const batch: BatchMetadata = {
+        firstSeq: header.baseSequence,
+        lastSeq,
+        firstOffset: header.baseOffset,
+        lastOffset: header.lastOffset,
+        timestamp: header.maxTimestamp,
+      };
+      this.update(header.producerId, header.producerEpoch, batch, header.maxTimestamp);
+    }
+    if (header.lastOffset + 1 > this.mapEndOffset) this.mapEndOffset = header.lastOffset + 1;
+  }
+
+  /** Kafka's producer.id.expiration.ms: forgets producers idle longer than `expirationMs`. */
+  removeExpired(now: number, expirationMs: number): number {
+    let removed = 0;
+    for (const [id, entry] of this.producers) {
+      if (now - entry.lastTimestamp > expirationMs) {
+        this.producers.delete(id);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  /** Replaces the whole state, as loaded from a snapshot taken at `offset`. */
+  restore(entries: ProducerStateEntry[], offset: number): void {
+    this.producers.clear();
+    for (const e of entries) this.producers.set(e.producerId, e);
+    this.mapEndOffset = offset;
+  }
+
+  clear(offset: number): void {
+    this.restore([], offset);
+  }
+}
