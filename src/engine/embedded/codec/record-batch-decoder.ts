@@ -1,4 +1,5 @@
-import { EngineError } from '../../engine-error';
+import { isEngineError } from '../../engine-error';
+import { compressionCodec } from './compression';
 import {
   BATCH_HEADER_SIZE,
   compressionName,
@@ -8,14 +9,17 @@ import {
   MIN_RECORD_SIZE,
   RecordHeaderBytes,
 } from './record-batch-format';
-import { readBatchHeader } from './record-batch-header';
+import { isBatchCrcValid, readBatchHeader } from './record-batch-header';
 import { Cursor, readVarint, readVarlong, VarintError } from './varint';
 
 /**
- * Decodes the records of the batch at `pos`. Keys, values and header values are views into `buf`
- * (no copy): they stay valid only while the caller keeps `buf` unchanged. The CRC is not checked
- * here (see isBatchCrcValid); structure is, so a malformed batch throws CorruptBatchError rather
- * than returning garbage. A compressed batch throws EngineError UNSUPPORTED_COMPRESSION_TYPE.
+ * Decodes the records of the batch at `pos`, decompressing a compressed batch. Keys, values and
+ * header values are views into `buf` (no copy), or into the decompressed records of a compressed
+ * batch: they stay valid only while the caller keeps `buf` unchanged. The CRC of an uncompressed
+ * batch is not checked here (see isBatchCrcValid); a compressed batch's is, before its bytes reach a
+ * decompressor, so damage is reported as corruption rather than decoded into other records.
+ * Structure is checked either way: a malformed batch throws CorruptBatchError rather than returning
+ * garbage. A codec whose library cannot be loaded throws EngineError UNSUPPORTED_COMPRESSION_TYPE.
  */
 export function decodeRecords(buf: Buffer, pos = 0): DecodedRecord[] {
   const header = readBatchHeader(buf, pos);
@@ -25,30 +29,41 @@ export function decodeRecords(buf: Buffer, pos = 0): DecodedRecord[] {
       `record batch at position ${pos} needs ${header.sizeInBytes} bytes, buffer has ${buf.length - pos}`,
     );
   }
+  // Bound every read by the batch end, not the end of `buf`, which may hold further batches.
+  let records = end === buf.length ? buf : buf.subarray(0, end);
+  let start = pos + BATCH_HEADER_SIZE;
   if (header.compression !== COMPRESSION_NONE) {
-    const name = compressionName(header.compression);
-    if (name === undefined) {
-      throw new CorruptBatchError(`record batch at position ${pos} has unknown compression codec id ${header.compression}`);
-    }
-    throw new EngineError(
-      'UNSUPPORTED_COMPRESSION_TYPE',
-      `record batch at position ${pos} is compressed with ${name}; only uncompressed batches can be decoded`,
-    );
+    records = decompressRecords(buf, pos, end, header.compression);
+    start = 0;
   }
   const count = header.recordCount;
-  if (count < 0 || count * MIN_RECORD_SIZE > end - pos - BATCH_HEADER_SIZE) {
-    throw new CorruptBatchError(`record batch at position ${pos} claims ${count} records in ${header.sizeInBytes} bytes`);
+  if (count < 0 || count * MIN_RECORD_SIZE > records.length - start) {
+    throw new CorruptBatchError(`record batch at position ${pos} claims ${count} records in ${records.length - start} bytes of records`);
   }
-  // Bound every read by the batch end, not the end of `buf`, which may hold further batches.
-  const batch = end === buf.length ? buf : buf.subarray(0, end);
   const logAppendTime = header.timestampType === 'LogAppendTime' ? header.maxTimestamp : -1;
   try {
-    return readRecords(batch, pos + BATCH_HEADER_SIZE, count, header.baseOffset, header.baseTimestamp, logAppendTime);
+    return readRecords(records, start, count, header.baseOffset, header.baseTimestamp, logAppendTime);
   } catch (err) {
     if (err instanceof VarintError) {
       throw new CorruptBatchError(`record batch at position ${pos}: ${err.message}`, { cause: err });
     }
     throw err;
+  }
+}
+
+/** The records section of the compressed batch at `pos`, decompressed. */
+function decompressRecords(buf: Buffer, pos: number, end: number, compression: number): Buffer {
+  const name = compressionName(compression);
+  if (name === undefined) {
+    throw new CorruptBatchError(`record batch at position ${pos} has unknown compression codec id ${compression}`);
+  }
+  if (!isBatchCrcValid(buf, pos)) throw new CorruptBatchError(`${name} record batch at position ${pos} fails its CRC check`);
+  const codec = compressionCodec(compression);
+  try {
+    return codec.decompress(buf.subarray(pos + BATCH_HEADER_SIZE, end));
+  } catch (err) {
+    if (isEngineError(err)) throw err;
+    throw new CorruptBatchError(`${name} record batch at position ${pos} cannot be decompressed: ${(err as Error).message}`, { cause: err });
   }
 }
 

@@ -1,3 +1,4 @@
+import { compressionCodec } from './compression';
 import { crc32c } from './crc32c';
 import {
   ATTRIBUTES_OFFSET,
@@ -6,6 +7,8 @@ import {
   BATCH_HEADER_SIZE,
   BATCH_LENGTH_OFFSET,
   BatchEncodeOptions,
+  COMPRESSION_CODEC_MASK,
+  COMPRESSION_NONE,
   CONTROL_MASK,
   CRC_OFFSET,
   CRC_START,
@@ -50,11 +53,35 @@ function checkTimestamp(timestamp: number, index: number): void {
 }
 
 /**
- * Encodes `records` as one uncompressed v2 batch with offsets baseOffset .. baseOffset + n - 1.
- * The exact size is computed first so the batch is written into a single allocation, CRC included.
- * baseTimestamp is the first record's timestamp (as Kafka's builder does); deltas may be negative.
+ * Encodes `records` as one v2 batch with offsets baseOffset .. baseOffset + n - 1, compressed with
+ * `options.compression` (default none). The exact size is computed first so the uncompressed batch
+ * is written into a single allocation. baseTimestamp is the first record's timestamp (as Kafka's
+ * builder does); deltas may be negative.
  */
 export function encodeRecordBatch(records: RecordInput[], options: BatchEncodeOptions): Buffer {
+  const compression = options.compression ?? COMPRESSION_NONE;
+  if (compression === COMPRESSION_NONE) return encodePlainBatch(records, options, true);
+  return compressBatch(encodePlainBatch(records, options, false), compression);
+}
+
+/**
+ * The batch with its records section replaced by the codec's compressed form: the header is kept,
+ * batchLength, the codec bits and the CRC (computed over the compressed bytes) are rewritten.
+ */
+function compressBatch(plain: Buffer, compression: number): Buffer {
+  const payload = compressionCodec(compression).compress(plain.subarray(BATCH_HEADER_SIZE));
+  const total = BATCH_HEADER_SIZE + payload.length;
+  const buf = Buffer.allocUnsafe(total);
+  plain.copy(buf, 0, 0, BATCH_HEADER_SIZE);
+  buf.set(payload, BATCH_HEADER_SIZE);
+  buf.writeInt32BE(total - LOG_OVERHEAD, BATCH_LENGTH_OFFSET);
+  buf.writeInt16BE((buf.readInt16BE(ATTRIBUTES_OFFSET) & ~COMPRESSION_CODEC_MASK) | compression, ATTRIBUTES_OFFSET);
+  buf.writeUInt32BE(crc32c(buf, CRC_START, total), CRC_OFFSET);
+  return buf;
+}
+
+/** An uncompressed batch; without `withCrc` the CRC field is left unset for the caller to fill. */
+function encodePlainBatch(records: RecordInput[], options: BatchEncodeOptions, withCrc: boolean): Buffer {
   const count = records.length;
   if (count < 1) throw new RangeError('a record batch needs at least one record');
   if (bodySizes.length < count) bodySizes = new Int32Array(Math.max(count, bodySizes.length * 2));
@@ -125,7 +152,7 @@ export function encodeRecordBatch(records: RecordInput[], options: BatchEncodeOp
       }
     }
   }
-  buf.writeUInt32BE(crc32c(buf, CRC_START, total), CRC_OFFSET);
+  if (withCrc) buf.writeUInt32BE(crc32c(buf, CRC_START, total), CRC_OFFSET);
   return buf;
 }
 

@@ -89,6 +89,8 @@ export interface BatchEncodeOptions {
   isControl?: boolean;
   /** Default 0. */
   partitionLeaderEpoch?: number;
+  /** Codec id (attributes bits 0-2) the records section is compressed with; default 0, none. */
+  compression?: number;
 }
 
 export interface DecodedRecord {

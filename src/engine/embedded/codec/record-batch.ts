@@ -1,6 +1,6 @@
 /**
  * Kafka's record batch v2 codec: the API the embedded log builds on. The format is described in
- * record-batch-format.ts; encoding, header access and decoding live in their own files.
+ * record-batch-format.ts; encoding, header access, decoding and compression live in their own files.
  */
 export {
   MAGIC_V2,
@@ -34,3 +34,5 @@ export {
 } from './record-batch-header';
 export { encodeRecordBatch } from './record-batch-encoder';
 export { decodeRecords } from './record-batch-decoder';
+export type { CompressionCodec, CompressionType } from './compression';
+export { compressionCodec, compressionIdOf, assertCompressionTypeAvailable } from './compression';
