@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { ApiError } from '../errors';
-import type { ConsumerRecord, FetchPartitionResult, StorageEngine } from '../engine/storage-engine';
+import type { ConsumerRecord, StorageEngine } from '../engine/storage-engine';
 import { assertValidTopicName } from '../engine/topic-name';
 import type { Assignment, CommittedOffset, GroupCoordinator, OffsetAndMetadata, TopicPartition } from '../coordinator/group/group-coordinator';
 import { isCoordinatorError } from '../coordinator/group/coordinator-error';
@@ -9,8 +9,8 @@ import { GroupMembership } from './group-membership';
 import { OffsetResolver } from './offset-resolver';
 import { SubscriptionState } from './subscription-state';
 import { fromCoordinatorError } from './coordinator-api-errors';
-import { withDeadline, sleepUntilAborted } from './waiting';
-import { withinRecordBudget } from '../http/record-budget';
+import { withDeadline } from './waiting';
+import { Fetcher } from './fetcher';
 
 export interface ConsumerInstanceOptions {
   groupId: string;
@@ -58,12 +58,11 @@ export class ConsumerInstance {
   private membership: GroupMembership | undefined;
   private groupAssignment: Assignment | undefined;
   private joinedTopics: string[] = [];
-  private inflight: { controller: AbortController; done: Promise<void> } | undefined;
+  private readonly fetcher: Fetcher;
   private readLock: Promise<void> = Promise.resolve();
   private readonly committedPositions = new Map<string, number>();
   private lastAutoCommit: number;
   private activeRequests = 0;
-  private rotation = 0;
   private closed = false;
   private readonly now: () => number;
 
@@ -74,6 +73,7 @@ export class ConsumerInstance {
     this.now = options.now ?? Date.now;
     this.createdAt = this.lastUsed = this.lastAutoCommit = this.now();
     this.offsets = new OffsetResolver(options.engine, options.coordinator, options.groupId, options.config.autoOffsetReset, options.config.isolationLevel);
+    this.fetcher = new Fetcher(options.engine, this.state, this.offsets, options.config, options.logger.child({ group: options.groupId, consumer: options.name }));
   }
 
   /** Marks a request as running: an instance is never idle (and never expires) while serving one. */
@@ -166,7 +166,7 @@ export class ConsumerInstance {
     this.assertOpen();
     if (this.state.type === 'topics' || this.state.type === 'pattern') throw mutuallyExclusive();
     await this.assertPartitionsExist(partitions);
-    await this.endRead();
+    await this.fetcher.endRead();
     await this.maybeAutoCommit(true);
     this.state.assignManually(partitions);
   }
@@ -174,7 +174,7 @@ export class ConsumerInstance {
   async seek(offsets: Array<TopicPartition & { offset: number }>): Promise<void> {
     this.assertOpen();
     this.assertAssigned(offsets);
-    await this.endRead();
+    await this.fetcher.endRead();
     for (const o of offsets) this.state.seek(o.topic, o.partition, o.offset);
   }
 
@@ -228,7 +228,7 @@ export class ConsumerInstance {
           if (await this.metadataChanged()) this.membership.requestRejoin();
           if (this.membership.rebalancing) continue;
         }
-        const read = await this.readOnce(options, Math.max(0, deadline - this.now()));
+        const read = await this.fetcher.read(options.maxBytes, Math.max(0, deadline - this.now()), options.signal);
         if (read.records.length > 0 || !read.interrupted || this.now() >= deadline) return read.records;
       }
     } finally {
@@ -250,116 +250,16 @@ export class ConsumerInstance {
       await membership.leave();
       this.membership = undefined;
     } else {
-      await this.endRead();
+      await this.fetcher.endRead();
       await this.maybeAutoCommit(true);
     }
     this.state.setAssignment([]);
     this.committedPositions.clear();
   }
 
-  /**
-   * One fetch over the assigned partitions. `interrupted` when the assignment changed or a revoke
-   * ended it: the caller may wait again for the rest of its time.
-   */
-  private async readOnce(options: PollOptions, waitMs: number): Promise<{ records: ConsumerRecord[]; interrupted: boolean }> {
-    const epoch = this.state.epoch;
-    const controller = new AbortController();
-    const signal = AbortSignal.any([controller.signal, options.signal]);
-    let finished!: () => void;
-    this.inflight = { controller, done: new Promise<void>((r) => (finished = r)) };
-    try {
-      const assigned = this.state.assignment();
-      if (assigned.length === 0) {
-        await sleepUntilAborted(waitMs, signal);
-        return { records: [], interrupted: controller.signal.aborted };
-      }
-      await this.resolvePositions(assigned);
-      if (epoch !== this.state.epoch) return { records: [], interrupted: true };
-      const start = this.rotation++ % assigned.length;
-      const order = [...assigned.slice(start), ...assigned.slice(0, start)];
-      const requested = order.map((tp) => ({ topic: tp.topic, partition: tp.partition, offset: this.state.position(tp.topic, tp.partition) as number }));
-      const response = await this.options.engine.fetch({
-        partitions: requested,
-        maxBytes: options.maxBytes,
-        minBytes: this.config.fetchMinBytes,
-        maxWaitMs: waitMs,
-        isolationLevel: this.config.isolationLevel,
-        signal,
-      });
-      if (options.signal.aborted) return { records: [], interrupted: false };
-      if (epoch !== this.state.epoch) return { records: [], interrupted: true };
-      const fetched: Array<{ result: FetchPartitionResult; from: number; count: number }> = [];
-      const all: ConsumerRecord[] = [];
-      for (const [i, result] of response.partitions.entries()) {
-        const from = requested[i]?.offset;
-        if (from === undefined || this.state.position(result.topic, result.partition) !== from) continue;
-        if (result.error !== undefined) {
-          await this.onPartitionError(result);
-          continue;
-        }
-        let count = 0;
-        for (const r of result.records) {
-          if (r.offset < from) continue;
-          all.push(r);
-          count++;
-        }
-        fetched.push({ result, from, count });
-      }
-      const records = withinRecordBudget(all, options.maxBytes);
-      this.advance(fetched, records);
-      return { records, interrupted: controller.signal.aborted };
-    } finally {
-      this.inflight = undefined;
-      finished();
-    }
-  }
-
-  /**
-   * Positions move past what is delivered: to one past a partition's last delivered record, past
-   * records the byte budget cut only when none of the partition's records were cut, and to the
-   * fetch's next offset when the partition returned no record at all (control batches).
-   */
-  private advance(fetched: Array<{ result: FetchPartitionResult; from: number; count: number }>, delivered: ConsumerRecord[]): void {
-    const last = new Map<string, number>();
-    for (const r of delivered) last.set(`${r.topic}\u0000${r.partition}`, r.offset);
-    for (const { result, from, count } of fetched) {
-      const lastDelivered = last.get(`${result.topic}\u0000${result.partition}`);
-      if (lastDelivered !== undefined) this.state.seek(result.topic, result.partition, lastDelivered + 1);
-      else if (count === 0) this.state.seek(result.topic, result.partition, Math.max(from, result.nextOffset));
-    }
-  }
-
-  private async resolvePositions(assigned: TopicPartition[]): Promise<void> {
-    const missing = assigned.filter((tp) => this.state.position(tp.topic, tp.partition) === undefined);
-    if (missing.length === 0) return;
-    for (const p of await this.offsets.startingOffsets(missing)) {
-      if (this.state.isAssigned(p.topic, p.partition) && this.state.position(p.topic, p.partition) === undefined) this.state.seek(p.topic, p.partition, p.offset);
-    }
-  }
-
-  private async onPartitionError(result: FetchPartitionResult): Promise<void> {
-    const err = result.error;
-    if (err?.code === 'OFFSET_OUT_OF_RANGE') {
-      const offset = await this.offsets.resetOffset(result);
-      this.options.logger.info({ group: this.groupId, topic: result.topic, partition: result.partition, offset }, 'position out of range; reset');
-      this.state.seek(result.topic, result.partition, offset);
-      return;
-    }
-    // A deleted topic's partitions stay assigned until the next rebalance; its reads just come back empty.
-    if (err?.code !== 'UNKNOWN_TOPIC_OR_PARTITION') throw err;
-  }
-
-  /** Aborts the read in flight and waits until it has settled its positions. */
-  private async endRead(): Promise<void> {
-    const inflight = this.inflight;
-    if (inflight === undefined) return;
-    inflight.controller.abort();
-    await inflight.done;
-  }
-
   /** The membership's revoke: end the read, commit if auto-committing, give every partition up. */
   private async revokeAll(): Promise<void> {
-    await this.endRead();
+    await this.fetcher.endRead();
     if (this.state.assignment().length === 0) return;
     await this.maybeAutoCommit(true);
     this.state.setAssignment([]);
