@@ -158,3 +158,37 @@ test('assignors per consumer: round-robin when all members support it; a member 
   assert.equal(group.members.length, 2);
   assert.equal((await post(app, `${c.base}/assignments`, { partitions: [{ topic: 'ra', partition: 0 }] }, V2)).status, 204, 'it can still assign manually');
 });
+
+test('a pattern subscription takes up topics created later, and a grown topic is rebalanced', { timeout: 30_000 }, async (t) => {
+  const { app } = await buildTestApp(t);
+  await post(app, '/topics', { name: 'pat-1', partitions: 1 }, 'application/json');
+  await post(app, '/topics', { name: 'other', partitions: 1 }, 'application/json');
+  const a = await ConsumerClient.create(app, 'pg', 'a');
+  const subscribed = await post(app, `${a.base}/subscription`, { topic_pattern: 'pat-.*' }, V2);
+  assert.equal(subscribed.status, 204);
+  const assigned = async () => (await get(app, `${a.base}/assignments`)).body.partitions.map((p: any) => `${p.topic}-${p.partition}`).sort();
+  assert.deepEqual(await assigned(), ['pat-1-0']);
+  assert.deepEqual((await get(app, `${a.base}/subscription`)).body.topics, ['pat-1']);
+
+  await post(app, '/topics', { name: 'pat-2', partitions: 1 }, 'application/json');
+  await eventually('pat-2 is assigned', async () => {
+    await a.poll(0);
+    return (await assigned()).includes('pat-2-0');
+  });
+  const grown = await app.inject({ method: 'PATCH', url: '/topics/pat-1', payload: { partitions: 2 } });
+  assert.equal(grown.statusCode, 200, grown.body);
+  await eventually('the new partition is assigned', async () => {
+    await a.poll(0);
+    return (await assigned()).join() === 'pat-1-0,pat-1-1,pat-2-0';
+  });
+  await post(app, '/topics/pat-2', { records: [{ value: 'new' }] });
+  await post(app, '/topics/other', { records: [{ value: 'not mine' }] });
+  await eventually('the record of the new topic arrives', async () => (await a.poll(200)).length > 0 || a.delivered.length > 0);
+  assert.deepEqual(a.delivered.map((r) => r.value), ['new']);
+
+  const badPattern = await post(app, `/consumers/pg/instances/a/subscription`, { topic_pattern: '(' }, V2);
+  assert.equal(badPattern.status, 409, 'already subscribed comes first');
+  const b = await ConsumerClient.create(app, 'pg2', 'b');
+  assert.deepEqual((await post(app, `${b.base}/subscription`, { topic_pattern: '(' }, V2)).body.error_code, 40002);
+  assert.deepEqual((await post(app, `${b.base}/subscription`, {}, V2)).body.error_code, 40002);
+});
