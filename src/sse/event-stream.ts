@@ -10,6 +10,9 @@ import { sseFrame, type EventStreamWriter } from './event-stream-writer';
  * sends that event with the resume cursor as its `id`, so the client's EventSource reconnects after
  * the `retry:` delay and carries on exactly where it was.
  */
+/** Encoded frames of one delivery (a tail's records array) for one-partition streams, by format and start. */
+const SOLO_FRAMES = new WeakMap<readonly SharedRecord[], Map<string, Buffer>>();
+
 export type EndReason = 'slow_consumer' | 'shutdown' | 'error' | 'rebalance' | 'closed';
 
 export interface EventStreamParams {
@@ -121,22 +124,58 @@ export class EventStream implements FeedSink {
       this.end('slow_consumer', 'The client did not keep up; resume from the cursor');
       return;
     }
-    const row = this.positions[feed.topicIndex];
-    const p = feed.partition;
-    const format = this.params.format;
-    let out = '';
-    for (let i = from; i < records.length; i++) {
-      const record = records[i];
-      row[p] = record.offset + 1;
-      const data = record.data(format);
-      out += sseFrame(data.event, data.json, encodeCursor(this.topics, this.positions));
-    }
-    row[p] = nextOffset;
-    if (out.length === 0) return;
+    const out = from === records.length ? undefined : this.isSolo() ? this.soloFrames(records, from) : this.frames(feed, records, from);
+    this.positions[feed.topicIndex][feed.partition] = nextOffset;
+    if (out === undefined) return;
     this.writer.write(out);
     if (this.writer.bufferedBytes > this.params.bufferLimitBytes) {
       this.end('slow_consumer', 'The client did not keep up; resume from the cursor');
     }
+  }
+
+  /** One frame per record, each with the cursor just past its record. */
+  private frames(feed: PartitionFeed, records: readonly SharedRecord[], from: number): string {
+    const row = this.positions[feed.topicIndex];
+    const format = this.params.format;
+    let out = '';
+    for (let i = from; i < records.length; i++) {
+      const record = records[i];
+      row[feed.partition] = record.offset + 1;
+      const data = record.data(format);
+      out += sseFrame(data.event, data.json, encodeCursor(this.topics, this.positions));
+    }
+    return out;
+  }
+
+  /** A stream of one topic with one partition: its cursors depend on the records alone. */
+  private isSolo(): boolean {
+    return this.positions.length === 1 && this.positions[0].length === 1;
+  }
+
+  /**
+   * The frames of a delivery to a one-partition stream are the same bytes for every such stream
+   * in the same format, so they are built and encoded once per delivery and the one buffer is
+   * written to every socket.
+   */
+  private soloFrames(records: readonly SharedRecord[], from: number): Buffer {
+    let byKey = SOLO_FRAMES.get(records);
+    if (byKey === undefined) {
+      byKey = new Map();
+      SOLO_FRAMES.set(records, byKey);
+    }
+    const key = `${this.params.format}|${from}`;
+    let frames = byKey.get(key);
+    if (frames === undefined) {
+      const format = this.params.format;
+      let out = '';
+      for (let i = from; i < records.length; i++) {
+        const data = records[i].data(format);
+        out += sseFrame(data.event, data.json, encodeCursor(this.topics, [[records[i].offset + 1]]));
+      }
+      frames = Buffer.from(out, 'utf8');
+      byKey.set(key, frames);
+    }
+    return frames;
   }
 
   feedFailed(feed: PartitionFeed, err: EngineError): void {

@@ -1,0 +1,228 @@
+/**
+ * The load side of bench/sse.ts, run as its own process so that its CPU is not the server's:
+ * subscribers (SSE streams, or one long-polling reader as the baseline) and a paced producer.
+ * Every record's value carries its sequence number; the latency of a delivery is the time from the
+ * start of the produce request that carried the record to the moment a subscriber read it, both on
+ * this process's clock. Results go back to the parent over IPC.
+ */
+import { Agent, request } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+
+export interface LoadCase {
+  base: string;
+  topic: string;
+  mode: 'sse' | 'longpoll';
+  subscribers: number;
+  /** Records per second, one record per produce request. */
+  rate: number;
+  durationMs: number;
+}
+
+export interface LoadResult {
+  produced: number;
+  expected: number;
+  received: number;
+  /** From the first produce to the last delivery, ms. */
+  elapsedMs: number;
+  connectMs: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  /** The produce request's own round trip (acks=1), for comparison: p50 and p99, ms. */
+  ackP50: number;
+  ackP99: number;
+}
+
+const SEQ = /"seq":(\d+)/g;
+const producerAgent = new Agent({ keepAlive: true, maxSockets: 64 });
+
+let sendTimes: Float64Array;
+let ackTimes: Float64Array;
+let latencies: Float64Array;
+let received = 0;
+let onReceive: (() => void) | undefined;
+
+function delivered(text: string): void {
+  const now = performance.now();
+  for (const m of text.matchAll(SEQ)) {
+    const sent = sendTimes[Number(m[1])];
+    if (received < latencies.length) latencies[received] = now - sent;
+    received++;
+  }
+  onReceive?.();
+}
+
+/**
+ * Opens one event stream on a raw socket and resolves once the status line is in. Event streams
+ * are close-delimited, so past the headers the bytes are the events themselves; skipping the HTTP
+ * client's parser keeps this process's CPU for reading 10,000 sockets. Only whole events are scanned.
+ */
+function subscribe(c: LoadCase): Promise<Socket> {
+  const url = new URL(`${c.base}/topics/${c.topic}/events`);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(url.port), url.hostname, () => {
+      socket.write(`GET ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nAccept: text/event-stream\r\n\r\n`);
+    });
+    socket.setEncoding('latin1');
+    let headers = true;
+    let carry = '';
+    socket.on('data', (chunk: string) => {
+      let text = carry + chunk;
+      if (headers) {
+        const end = text.indexOf('\r\n\r\n');
+        if (end < 0) {
+          carry = text;
+          return;
+        }
+        if (!text.startsWith('HTTP/1.1 200')) {
+          reject(new Error(`subscribe: ${text.slice(0, text.indexOf('\r\n'))}`));
+          socket.destroy();
+          return;
+        }
+        headers = false;
+        text = text.slice(end + 4);
+        resolve(socket);
+      }
+      const end = text.lastIndexOf('\n\n');
+      if (end < 0) {
+        carry = text;
+        return;
+      }
+      carry = text.slice(end + 2);
+      delivered(text.slice(0, end));
+    });
+    socket.on('error', reject);
+  });
+}
+
+/** The baseline: one reader long-polling the partition, as a client without SSE would. */
+async function longPoll(c: LoadCase, stop: () => boolean): Promise<void> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  let offset = 0;
+  while (!stop()) {
+    const body = await new Promise<string>((resolve, reject) => {
+      request(`${c.base}/topics/${c.topic}/partitions/0/records?offset=${offset}&timeout=1000`, { agent }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve(text));
+      })
+        .on('error', reject)
+        .end();
+    });
+    const records = JSON.parse(body) as Array<{ offset: number }>;
+    if (records.length > 0) {
+      delivered(body);
+      offset = records[records.length - 1].offset + 1;
+    }
+  }
+  agent.destroy();
+}
+
+function produce(c: LoadCase, seq: number): void {
+  const body = JSON.stringify({ records: [{ value: { seq } }] });
+  sendTimes[seq] = performance.now();
+  const req = request(`${c.base}/topics/${c.topic}?acks=1`, {
+    method: 'POST',
+    agent: producerAgent,
+    headers: { 'content-type': 'application/vnd.kafka.json.v2+json', 'content-length': Buffer.byteLength(body) },
+  }, (res) => {
+    res.resume();
+    if (res.statusCode !== 200) throw new Error(`produce: HTTP ${res.statusCode}`);
+    res.on('end', () => (ackTimes[seq] = performance.now() - sendTimes[seq]));
+  });
+  req.end(body);
+}
+
+/** Produces `total` records at `rate`/s, catching up after a late timer rather than drifting. */
+function producePaced(c: LoadCase, total: number): Promise<void> {
+  return new Promise((resolve) => {
+    const start = performance.now();
+    let sent = 0;
+    const tick = (): void => {
+      const due = Math.min(total, Math.floor(((performance.now() - start) * c.rate) / 1000) + 1);
+      while (sent < due) produce(c, sent++);
+      if (sent < total) setTimeout(tick, 1);
+      else resolve();
+    };
+    tick();
+  });
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+export async function runLoad(c: LoadCase): Promise<LoadResult> {
+  const total = Math.round((c.rate * c.durationMs) / 1000);
+  const expected = total * c.subscribers;
+  sendTimes = new Float64Array(total);
+  ackTimes = new Float64Array(total);
+  latencies = new Float64Array(expected);
+  received = 0;
+  const connectStart = performance.now();
+  const streams: Socket[] = [];
+  let stopPolling = false;
+  let poller: Promise<void> | undefined;
+  if (c.mode === 'sse') {
+    const BATCH = 250;
+    for (let i = 0; i < c.subscribers; i += BATCH) {
+      streams.push(...(await Promise.all(Array.from({ length: Math.min(BATCH, c.subscribers - i) }, () => subscribe(c)))));
+    }
+  } else {
+    poller = longPoll(c, () => stopPolling);
+  }
+  const connectMs = performance.now() - connectStart;
+  // Streams open at the end of the log; give the last ones a moment to join the shared tail.
+  await new Promise((r) => setTimeout(r, 200));
+  const start = performance.now();
+  await producePaced(c, total);
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 10_000);
+    onReceive = () => {
+      if (received >= expected) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    onReceive();
+  });
+  const elapsedMs = performance.now() - start;
+  onReceive = undefined;
+  stopPolling = true;
+  await poller;
+  for (const s of streams) s.destroy();
+  producerAgent.destroy();
+  const sorted = latencies.slice(0, Math.min(received, expected)).sort();
+  const acks = ackTimes.slice().sort();
+  return {
+    produced: total,
+    expected,
+    received,
+    elapsedMs,
+    connectMs,
+    p50: percentile(sorted, 50),
+    p90: percentile(sorted, 90),
+    p99: percentile(sorted, 99),
+    max: sorted.length > 0 ? sorted[sorted.length - 1] : NaN,
+    ackP50: percentile(acks, 50),
+    ackP99: percentile(acks, 99),
+  };
+}
+
+if (require.main === module) {
+  const c = JSON.parse(process.argv[2] ?? '{}') as LoadCase;
+  runLoad(c).then(
+    (result) => {
+      process.send?.(result);
+      process.exit(0);
+    },
+    (err: unknown) => {
+      process.stderr.write(`sse-load: ${err instanceof Error ? err.stack : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,93 @@
+/**
+ * Server-Sent Events benchmark: end-to-end latency from a produce request to the event arriving
+ * (beside the same path through a plain long-poll GET), and fan-out to N subscribers of one topic.
+ * The server runs in this process on a real embedded engine in a temp dir, listening on 127.0.0.1;
+ * subscribers and the producer run in a child process (bench/sse-load.ts) so they do not share its
+ * CPU. Memory is the server process's RSS, sampled every 50 ms.
+ *
+ *   npx tsc -p . && node --expose-gc dist/bench/sse.js [max subscribers, default 10000] [fan-out seconds, default 5] [latency,fanout]
+ */
+import 'reflect-metadata';
+import { fork } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import pino from 'pino';
+import { loadConfig } from '../src/config/load-config';
+import { createContainer } from '../src/container';
+import { buildApp } from '../src/app';
+import { TOKENS } from '../src/tokens';
+import type { StorageEngine } from '../src/engine/storage-engine';
+import type { LoadCase, LoadResult } from './sse-load';
+
+const maxSubscribers = Number(process.argv[2] ?? 10_000);
+const fanoutSeconds = Number(process.argv[3] ?? 5);
+const cases = (process.argv[4] ?? 'latency,fanout').split(',');
+
+function runChild(c: LoadCase): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = fork(join(__dirname, 'sse-load.js'), [JSON.stringify(c)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    let result: LoadResult | undefined;
+    child.on('message', (m) => (result = m as LoadResult));
+    child.on('exit', (code) => (result !== undefined ? resolve(result) : reject(new Error(`load process exited with ${code}`))));
+  });
+}
+
+const mb = (bytes: number): string => `${(bytes / 1048576).toFixed(0)} MB`;
+const ms = (v: number): string => (Number.isNaN(v) ? '-' : v < 10 ? v.toFixed(2) : v.toFixed(0));
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'basket-bench-sse-'));
+  const config = loadConfig({
+    env: { BASKET_DATA_DIR: dataDir, LOG_LEVEL: 'silent', BASKET_SSE_MAX_STREAMS_PER_CLIENT: String(maxSubscribers + 100) },
+    configDir: dataDir,
+  });
+  const container = createContainer(config, pino({ level: 'silent' }));
+  const engine = container.resolve<StorageEngine>(TOKENS.StorageEngine);
+  await engine.start();
+  const app = await buildApp(container);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+
+  const run = async (name: string, c: Omit<LoadCase, 'base' | 'topic'>): Promise<void> => {
+    const topic = `bench-${name.replace(/[^a-z0-9]+/gi, '-')}`;
+    await engine.createTopic({ name: topic, partitions: 1 });
+    global.gc?.();
+    const rssBefore = process.memoryUsage().rss;
+    let rssPeak = rssBefore;
+    const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 50);
+    const r = await runChild({ ...c, base, topic });
+    clearInterval(sampler);
+    const perSecond = (r.received / r.elapsedMs) * 1000;
+    console.log(
+      `${name.padEnd(40)} ${String(c.subscribers).padStart(6)} ${String(c.rate).padStart(5)}/s ` +
+        `${String(r.received).padStart(8)}/${String(r.expected).padEnd(8)} ${perSecond.toFixed(0).padStart(8)}/s ` +
+        `p50 ${ms(r.p50).padStart(6)}  p90 ${ms(r.p90).padStart(6)}  p99 ${ms(r.p99).padStart(6)}  max ${ms(r.max).padStart(6)} ms  ` +
+        `rss ${mb(rssBefore)} -> peak ${mb(rssPeak)}  connect ${(r.connectMs / 1000).toFixed(1)} s  ` +
+        `(produce ack p50 ${ms(r.ackP50)} p99 ${ms(r.ackP99)} ms)`,
+    );
+  };
+
+  console.log(`node ${process.version}, ${process.platform}; one partition; produce = one POST per record, acks=1`);
+  console.log(`${'case'.padEnd(40)}   subs  rate   delivered/expected    rate    latency produce -> event`);
+  if (cases.includes('latency')) {
+    for (const rate of [100, 1000]) {
+      await run(`latency @${rate}/s: SSE`, { mode: 'sse', subscribers: 1, rate, durationMs: 3000 });
+      await run(`latency @${rate}/s: long-poll GET (baseline)`, { mode: 'longpoll', subscribers: 1, rate, durationMs: 3000 });
+    }
+  }
+  if (cases.includes('fanout')) {
+    for (const n of [100, 1000, 10_000].filter((x) => x <= maxSubscribers)) {
+      await run(`fan-out: SSE x${n}`, { mode: 'sse', subscribers: n, rate: 10, durationMs: fanoutSeconds * 1000 });
+    }
+  }
+  await app.close();
+  await engine.close();
+  rmSync(dataDir, { recursive: true, force: true });
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
