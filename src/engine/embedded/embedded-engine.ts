@@ -17,6 +17,7 @@ import {
   TopicDescription,
 } from '../storage-engine';
 import { validateTopicConfigs } from '../topic-config';
+import { assertCompressionTypeAvailable } from './codec/compression';
 import { assertValidTopicName, isInternalTopic } from '../topic-name';
 import { delayedFetch } from './delayed-fetch';
 import { FileOps, nodeFileOps } from './file-ops';
@@ -65,6 +66,7 @@ export class EmbeddedEngine implements StorageEngine {
   ) {
     const topicDefaults = options.topicDefaults ?? {};
     validateTopicConfigs(topicDefaults);
+    assertCompressionTypeAvailable(topicDefaults['compression.type']);
     this.defaultPartitions = options.defaultPartitions ?? 1;
     if (!Number.isInteger(this.defaultPartitions) || this.defaultPartitions < 1) {
       throw new EngineError('INVALID_PARTITIONS', `defaultPartitions must be a positive integer, got ${options.defaultPartitions}`);
@@ -164,6 +166,7 @@ export class EmbeddedEngine implements StorageEngine {
     }
     const configs = topic.configs ?? {};
     validateTopicConfigs(configs);
+    assertCompressionTypeAvailable(configs['compression.type']);
     const created = await this.manager.createTopic(topic.name, partitions, configs);
     this.logger.info({ topic: topic.name, partitions, configs }, 'created topic');
     return this.describe(created);
@@ -178,6 +181,7 @@ export class EmbeddedEngine implements StorageEngine {
   async alterTopicConfigs(topic: string, configs: Record<string, string | null>): Promise<void> {
     this.assertStarted();
     validateTopicConfigs(configs);
+    assertCompressionTypeAvailable(configs['compression.type']);
     await this.manager.alterConfigs(topic, configs);
   }
 

@@ -1,4 +1,5 @@
 import { TimestampType } from '../storage-engine';
+import { compressionIdOf } from './codec/compression';
 
 /**
  * A partition log's topic configs, parsed once from Kafka's string map (see topic-config.ts) so
@@ -15,6 +16,8 @@ export interface LogConfig {
   /** -1 means no size limit. */
   retentionBytes: number;
   timestampType: TimestampType;
+  /** Codec id stored batches are compressed with, from compression.type (producer: as the records came, uncompressed). */
+  compression: number;
 }
 
 /** `configs` must be effective (every name present), e.g. from effectiveTopicConfigs(). */
@@ -33,5 +36,6 @@ export function logConfigFrom(configs: Record<string, string>): LogConfig {
     retentionMs: num('retention.ms'),
     retentionBytes: num('retention.bytes'),
     timestampType: configs['message.timestamp.type'] === 'LogAppendTime' ? 'LogAppendTime' : 'CreateTime',
+    compression: compressionIdOf(configs['compression.type'] ?? 'producer'),
   };
 }

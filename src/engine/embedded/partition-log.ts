@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import { EngineError, isEngineError } from '../engine-error';
 import { Acks, AppendResult, ConsumerRecord, ProducerBatchIdentity, ProducerRecord } from '../storage-engine';
-import { decodeRecords, encodeRecordBatch, RecordBatchHeader, RecordInput } from './codec/record-batch';
+import { CorruptBatchError, DecodedRecord, decodeRecords, encodeRecordBatch, RecordBatchHeader, RecordInput } from './codec/record-batch';
+import { ScannedBatch } from './batch-scanner';
 import { FileOps } from './file-ops';
 import { LogConfig } from './log-config';
 import { SegmentDeletedError } from './file-records';
@@ -185,9 +186,16 @@ export class PartitionLog {
     const baseOffset = this.logEndOffset;
     let buffer: Buffer;
     try {
-      buffer = encodeRecordBatch(inputs, { baseOffset, timestampType: this.config.timestampType, logAppendTime: now, ...producer });
+      buffer = encodeRecordBatch(inputs, {
+        baseOffset,
+        timestampType: this.config.timestampType,
+        logAppendTime: now,
+        compression: this.config.compression,
+        ...producer,
+      });
     } catch (err) {
-      return Promise.reject(new EngineError('INVALID_RECORD', (err as Error).message, { cause: err }));
+      // A codec that cannot load keeps its own code (UNSUPPORTED_COMPRESSION_TYPE).
+      return Promise.reject(isEngineError(err) ? err : new EngineError('INVALID_RECORD', (err as Error).message, { cause: err }));
     }
     if (buffer.length > this.config.maxMessageBytes) {
       return Promise.reject(
@@ -355,7 +363,7 @@ export class PartitionLog {
         const header = batch.header;
         if (header.baseOffset >= upTo) break;
         if (header.isControl) continue;
-        for (const r of decodeRecords(batch.buf, batch.pos)) {
+        for (const r of this.decodeBatch(batch, segments[i].baseOffset)) {
           if (r.offset < offset) continue;
           if (r.offset >= upTo) break;
           records.push({
@@ -373,6 +381,20 @@ export class PartitionLog {
       return { records, bytes: read.bytes };
     }
     return { records, bytes: 0 };
+  }
+
+  /** The batch's records, decompressed; a batch that cannot be decoded is CORRUPT_MESSAGE. */
+  private decodeBatch(batch: ScannedBatch, segmentBaseOffset: number): DecodedRecord[] {
+    try {
+      return decodeRecords(batch.buf, batch.pos);
+    } catch (err) {
+      if (!(err instanceof CorruptBatchError)) throw err;
+      throw new EngineError(
+        'CORRUPT_MESSAGE',
+        `Corrupt record batch at offset ${batch.header.baseOffset} in ${this.topic}-${this.partition} segment ${segmentBaseOffset}: ${err.message}`,
+        { cause: err },
+      );
+    }
   }
 
   /** First offset whose record timestamp is >= `timestamp`, below the high watermark; undefined if none. */
