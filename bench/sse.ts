@@ -12,14 +12,8 @@ import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
-import pino from 'pino';
-import { loadConfig } from '../src/config/load-config';
-import { createContainer } from '../src/container';
-import { buildApp } from '../src/app';
-import { TOKENS } from '../src/tokens';
-import type { StorageEngine } from '../src/engine/storage-engine';
 import type { LoadCase, LoadResult } from './sse-load';
+import { startServer } from '../test/sse/live-app';
 
 const maxSubscribers = Number(process.argv[2] ?? 10_000);
 const fanoutSeconds = Number(process.argv[3] ?? 5);
@@ -39,16 +33,8 @@ const ms = (v: number): string => (Number.isNaN(v) ? '-' : v < 10 ? v.toFixed(2)
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'basket-bench-sse-'));
-  const config = loadConfig({
-    env: { BASKET_DATA_DIR: dataDir, LOG_LEVEL: 'silent', BASKET_SSE_MAX_STREAMS_PER_CLIENT: String(maxSubscribers + 100) },
-    configDir: dataDir,
-  });
-  const container = createContainer(config, pino({ level: 'silent' }));
-  const engine = container.resolve<StorageEngine>(TOKENS.StorageEngine);
-  await engine.start();
-  const app = await buildApp(container);
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  const server = await startServer(dataDir, { BASKET_SSE_MAX_STREAMS_PER_CLIENT: String(maxSubscribers + 100) });
+  const { base, engine } = server;
 
   const run = async (name: string, c: Omit<LoadCase, 'base' | 'topic'>): Promise<void> => {
     const topic = `bench-${name.replace(/[^a-z0-9]+/gi, '-')}`;
@@ -82,8 +68,7 @@ async function main(): Promise<void> {
       await run(`fan-out: SSE x${n}`, { mode: 'sse', subscribers: n, rate: 10, durationMs: fanoutSeconds * 1000 });
     }
   }
-  await app.close();
-  await engine.close();
+  await server.stop();
   rmSync(dataDir, { recursive: true, force: true });
 }
 

@@ -5,6 +5,7 @@ import { isCoordinatorError } from '../coordinator/group/coordinator-error';
 import { GroupMembership } from '../consumer/group-membership';
 import { offsetForSpec } from '../consumer/offset-resolver';
 import type { EventStream } from './event-stream';
+import { knownPartitionCounts } from './start-position';
 import type { TopicSet } from './stream-cursor';
 
 export interface GroupStreamOptions {
@@ -65,7 +66,7 @@ export class GroupStreamMember {
       },
       {
         subscription: async () => ({ topics: [...options.topics.topics] }),
-        partitionCounts: (topics) => this.partitionCounts(topics),
+        partitionCounts: (topics) => knownPartitionCounts(options.engine, topics),
         revoke: () => this.revoke(),
         assign: (assignment) => this.onAssigned(assignment),
       },
@@ -93,15 +94,6 @@ export class GroupStreamMember {
       await this.membership.leave();
     })();
     return this.leaving;
-  }
-
-  private async partitionCounts(topics: string[]): Promise<Record<string, number>> {
-    const out: Record<string, number> = {};
-    for (const topic of topics) {
-      const count = await this.options.engine.partitionCount(topic);
-      if (count !== undefined) out[topic] = count;
-    }
-    return out;
   }
 
   private async revoke(): Promise<void> {

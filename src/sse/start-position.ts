@@ -47,6 +47,16 @@ export async function partitionCounts(engine: StorageEngine, topics: TopicSet): 
   );
 }
 
+/** Partition count of each topic that exists (a group's leader assigns from these). */
+export async function knownPartitionCounts(engine: StorageEngine, topics: readonly string[]): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const topic of topics) {
+    const count = await engine.partitionCount(topic);
+    if (count !== undefined) out[topic] = count;
+  }
+  return out;
+}
+
 /**
  * The next offset of every partition for a start spec. A cursor is checked against the topics as
  * they are now: partitions it does not name (the topic grew) start at their beginning; an offset

@@ -4,15 +4,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
-import pino from 'pino';
-import { loadConfig } from '../../src/config/load-config';
-import { createContainer } from '../../src/container';
-import { buildApp } from '../../src/app';
-import { TOKENS } from '../../src/tokens';
-import type { StorageEngine } from '../../src/engine/storage-engine';
 import { connectSse } from '../sse/sse-client';
-import { eventually, listenTestApp, produceOver, recordsOf } from '../sse/live-app';
+import { eventually, listenTestApp, produceOver, recordsOf, startServer } from '../sse/live-app';
 
 test('a client that stops reading is ended at the buffer bound with its cursor, and resumes from it with no gap', async (t) => {
   const live = await listenTestApp(t, { BASKET_SSE_CLIENT_BUFFER_BYTES: '65536' });
@@ -69,22 +62,7 @@ test('resume across a server restart: the cursor from before the restart continu
     await running?.stop();
     rmSync(dataDir, { recursive: true, force: true });
   });
-  const start = async () => {
-    const config = loadConfig({ env: { BASKET_DATA_DIR: dataDir, LOG_LEVEL: 'silent', BASKET_NUM_PARTITIONS: '2' }, configDir: dataDir });
-    const container = createContainer(config, pino({ level: 'silent' }));
-    const engine = container.resolve<StorageEngine>(TOKENS.StorageEngine);
-    await engine.start();
-    const app = await buildApp(container);
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-    return {
-      base,
-      stop: async () => {
-        await app.close();
-        await engine.close();
-      },
-    };
-  };
+  const start = () => startServer(dataDir, { BASKET_NUM_PARTITIONS: '2' });
   const first = (running = await start());
   await produceOver(first.base, 'durable', Array.from({ length: 6 }, (_, i) => ({ key: `k${i}`, value: i })));
   const before = await connectSse(first.base, '/topics/durable/events?from=earliest');

@@ -1,7 +1,13 @@
 import type { TestContext } from 'node:test';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import pino from 'pino';
+import type { DependencyContainer } from 'tsyringe';
 import { buildTestApp, type TestApp } from '../helper';
+import { loadConfig } from '../../src/config/load-config';
+import { createContainer } from '../../src/container';
+import { buildApp } from '../../src/app';
+import type { StorageEngine } from '../../src/engine/storage-engine';
 import { TOKENS } from '../../src/tokens';
 import type { EventStreamHub } from '../../src/sse/event-stream-hub';
 import { TopicSet, decodeCursor } from '../../src/sse/stream-cursor';
@@ -29,6 +35,38 @@ export async function listenTestApp(t: TestContext, env: Record<string, string> 
     base,
     hub: built.container.resolve<EventStreamHub>(TOKENS.EventStreamHub),
     produce: (topic, records, query = '') => produceOver(base, topic, records, query),
+  };
+}
+
+export interface RunningServer {
+  base: string;
+  app: FastifyInstance;
+  engine: StorageEngine;
+  container: DependencyContainer;
+  /** Closes the app, then the engine (which leaves its clean-shutdown marker). */
+  stop(): Promise<void>;
+}
+
+/**
+ * A whole server on a data dir the caller owns, listening on 127.0.0.1: for restarts on the same
+ * data (tests) and for benchmarks. `env` sets settings by their environment variable names.
+ */
+export async function startServer(dataDir: string, env: Record<string, string> = {}): Promise<RunningServer> {
+  const config = loadConfig({ env: { BASKET_DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...env }, configDir: dataDir });
+  const container = createContainer(config, pino({ level: 'silent' }));
+  const engine = container.resolve<StorageEngine>(TOKENS.StorageEngine);
+  await engine.start();
+  const app = await buildApp(container);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return {
+    base: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`,
+    app,
+    engine,
+    container,
+    stop: async () => {
+      await app.close();
+      await engine.close();
+    },
   };
 }
 
