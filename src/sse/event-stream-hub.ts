@@ -37,9 +37,13 @@ export interface OpenStream {
   onEnded?: () => Promise<void>;
 }
 
-const TAIL_FETCH_BYTES = 256 * 1024;
+/**
+ * Byte budgets of one shared tail fetch and of one catch-up read: what a single delivery can add
+ * to a client's buffer. Kept well under the buffer bound, so one ordinary delivery never ends a
+ * client that keeps up.
+ */
+const READ_BYTES = 256 * 1024;
 const TAIL_WAIT_MS = 30_000;
-const CATCH_UP_BYTES = 256 * 1024;
 
 /**
  * Every open event stream of this server: the per-client limit, the one heartbeat timer (which also
@@ -48,6 +52,7 @@ const CATCH_UP_BYTES = 256 * 1024;
  */
 export class EventStreamHub {
   readonly readers: SharedPartitionReaders;
+  private readonly readBytes: number;
   private readonly streams = new Set<EventStream>();
   private readonly following = new Set<EventStream>();
   private readonly perClient = new Map<string, number>();
@@ -62,7 +67,8 @@ export class EventStreamHub {
     readonly settings: SseSettings,
     private readonly logger: Logger,
   ) {
-    this.readers = new SharedPartitionReaders(engine, { maxBytes: TAIL_FETCH_BYTES, maxWaitMs: TAIL_WAIT_MS });
+    this.readBytes = Math.max(1024, Math.min(READ_BYTES, Math.floor(settings.clientBufferBytes / 4)));
+    this.readers = new SharedPartitionReaders(engine, { maxBytes: this.readBytes, maxWaitMs: TAIL_WAIT_MS });
   }
 
   get streamCount(): number {
@@ -101,7 +107,7 @@ export class EventStreamHub {
         positions: o.positions,
         bufferLimitBytes: this.settings.clientBufferBytes,
         retryMs: this.settings.retryMs,
-        feeds: { engine: this.engine, readers: this.readers, isolationLevel: o.isolationLevel, catchUpBytes: CATCH_UP_BYTES },
+        feeds: { engine: this.engine, readers: this.readers, isolationLevel: o.isolationLevel, catchUpBytes: this.readBytes },
       },
       o.writer,
       (s, reason) => this.ended(s, reason, o),

@@ -1,10 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Page } from 'playwright-core';
 import { eventually, listenTestApp } from '../sse/live-app';
 import { TOKENS } from '../../src/tokens';
 import type { GroupCoordinator } from '../../src/coordinator/group/group-coordinator';
-import { EVENTS_PAGE_PATH, launchChromium, serveEventsPage, type PageState } from './browser';
+import { EVENTS_PAGE, EVENTS_PAGE_PATH, launchChromium, serveEventsPage, type PageState } from './browser';
 
 function pageState(page: Page): Promise<PageState> {
   return page.evaluate(() => {
@@ -107,3 +109,23 @@ async function eventuallyAsync(condition: () => Promise<boolean>, what: string, 
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+test('a page on another origin streams through CORS, and its reconnect with Last-Event-ID passes CORS too', async (t) => {
+  const pageServer = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(EVENTS_PAGE));
+  await new Promise<void>((resolve) => pageServer.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => pageServer.close(() => resolve())));
+  const pageOrigin = `http://127.0.0.1:${(pageServer.address() as AddressInfo).port}`;
+  const live = await listenTestApp(t, { BASKET_CORS_ALLOWED_ORIGINS: pageOrigin, BASKET_SSE_RETRY_MS: '200' });
+  await live.produce('xorigin', [{ value: 1 }, { value: 2 }]);
+  const browser = await launchChromium(t);
+  const page = await browser.newPage();
+  await page.goto(`${pageOrigin}/?stream=${encodeURIComponent(`${live.base}/topics/xorigin/events?from=earliest`)}`);
+  await waitForReceived(page, 2);
+  await eventually(() => live.hub.readers.size > 0, 'the stream to reach the tail');
+  live.hub.dropAll();
+  await live.produce('xorigin', [{ value: 3 }]);
+  await waitForReceived(page, 3);
+  const state = await pageState(page);
+  assert.deepEqual(state.received.map((r) => r.value), [1, 2, 3]);
+  assert.ok(state.opens >= 2, 'reconnected across origins');
+});
