@@ -102,15 +102,8 @@ test('compressed batches kafkajs encodes decode with ours, CRC valid', async () 
     const buf = await kafkajsEncode(input, 33, kafkajs);
     assert.ok(isBatchCrcValid(buf), name);
     assert.equal(readBatchHeader(buf).compression, id, name);
-    const records = decodeRecords(buf);
-    assert.equal(records.length, input.length, name);
-    records.forEach((r, i) => {
-      assert.equal(r.offset, 33 + i);
-      assert.equal(r.timestamp, input[i].timestamp);
-      assert.deepEqual(r.key, input[i].key);
-      assert.deepEqual(r.value, input[i].value);
-      assert.deepEqual(r.headers, input[i].headers ?? []);
-    });
+    // The same records as ours uncompressed (whose equality with the input the codec tests show).
+    assert.deepEqual(decodeRecords(buf), decodeRecords(encodeRecordBatch(input, { baseOffset: 33 })), name);
   }
 });
 
