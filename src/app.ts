@@ -15,6 +15,9 @@ import { corsPlugin } from './http/plugins/cors';
 import { eventRoutes } from './http/routes/events/event-routes';
 import type { EventStreamHub } from './sse/event-stream-hub';
 import { produceRoutes } from './http/routes/produce/produce-routes';
+import { receiptRoutes } from './http/routes/receipts/receipt-routes';
+import type { ReceiptStore } from './produce/receipts';
+import type { IdempotentProducer } from './produce/idempotency/idempotent-producer';
 import { topicRoutes } from './http/routes/topics/topic-routes';
 import { recordRoutes } from './http/routes/records/record-routes';
 import { actuatorRoutes } from './http/routes/actuator/actuator-routes';
@@ -52,10 +55,15 @@ export async function buildApp(container: DependencyContainer): Promise<FastifyI
   await app.register(openapiPlugin, { version: VERSION });
   await app.register(corsPlugin, { allowedOrigins: config.cors.allowedOrigins });
 
+  const receipts = container.resolve<ReceiptStore>(TOKENS.ReceiptStore);
+  const idempotent = container.resolve<IdempotentProducer>(TOKENS.IdempotentProducer);
   await app.register(produceRoutes, {
     produceService: container.resolve<ProduceService>(TOKENS.ProduceService),
     defaultAcks: parseAcks(config.defaultAcks, -1),
+    receipts,
+    idempotent,
   });
+  await app.register(receiptRoutes, { receipts, keyed: idempotent, maxWaitMs: config.maxPollTimeoutMs });
   await app.register(topicRoutes, { engine, numPartitions: config.numPartitions });
   await app.register(recordRoutes, { engine, maxPollTimeoutMs: config.maxPollTimeoutMs, shutdownSignal: lifecycle.shutdownSignal });
   await app.register(actuatorRoutes, { engine, lifecycle, version: VERSION });

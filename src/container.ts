@@ -7,6 +7,9 @@ import { EmbeddedEngine } from './engine/embedded/embedded-engine';
 import { KafkaEngine } from './engine/kafka/kafka-engine';
 import { DefaultPartitioner } from './engine/partitioner';
 import { ProduceService } from './produce/produce-service';
+import { ReceiptStore } from './produce/receipts';
+import { IdempotencyKeyStore } from './produce/idempotency/idempotency-key-store';
+import { IdempotentProducer } from './produce/idempotency/idempotent-producer';
 import { Lifecycle } from './lifecycle';
 import { EventStreamHub } from './sse/event-stream-hub';
 import type { GroupCoordinator } from './coordinator/group/group-coordinator';
@@ -34,6 +37,17 @@ export function createContainer(config: BasketConfig, logger: Logger): Dependenc
         logger.child({ component: 'produce' }),
       ),
     ),
+  });
+  c.register(TOKENS.ReceiptStore, {
+    useFactory: once(() => new ReceiptStore({ ttlMs: config.produce.receiptTtlMs, maxReceipts: config.produce.maxReceipts })),
+  });
+  c.register(TOKENS.IdempotentProducer, {
+    useFactory: once((d) => {
+      const engine = d.resolve<StorageEngine>(TOKENS.StorageEngine);
+      const log = logger.child({ component: 'idempotency' });
+      const store = new IdempotencyKeyStore(engine, { ttlMs: config.produce.idempotencyKeyTtlMs, maxKeys: config.produce.maxIdempotencyKeys }, log);
+      return new IdempotentProducer(d.resolve<ProduceService>(TOKENS.ProduceService), store, log);
+    }),
   });
   c.register(TOKENS.EventStreamHub, {
     useFactory: once((d) =>

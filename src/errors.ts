@@ -21,6 +21,7 @@ export const ERRORS = {
   CONSUMER_INSTANCE_NOT_FOUND: { errorCode: 40403, status: 404, doc: 'Consumer instance not found.' },
   ROUTE_NOT_FOUND: { errorCode: 40404, status: 404, doc: 'No such resource.' },
   GROUP_NOT_FOUND: { errorCode: 40405, status: 404, doc: 'Consumer group not found.' },
+  RECEIPT_NOT_FOUND: { errorCode: 40406, status: 404, doc: 'Receipt not found: unknown, or expired (receipts of requests without an Idempotency-Key do not survive a restart).' },
   // 405, 406
   METHOD_NOT_ALLOWED: { errorCode: 40501, status: 405, doc: 'Method not allowed on this resource.' },
   NOT_ACCEPTABLE: { errorCode: 40601, status: 406, doc: 'The Accept header asks for a representation this resource does not serve.' },
@@ -40,6 +41,7 @@ export const ERRORS = {
   RECORD_CONVERSION: { errorCode: 42203, status: 422, doc: 'A key, value or header cannot be converted to bytes in the embedded format (e.g. invalid base64).' },
   INVALID_CONSUMER_CONFIG: { errorCode: 42204, status: 422, doc: 'Invalid consumer configuration.' },
   NO_RECORDS: { errorCode: 42205, status: 422, doc: 'The request carries no records.' },
+  IDEMPOTENCY_KEY_REUSED: { errorCode: 42209, status: 422, doc: 'The Idempotency-Key was first used for a different request (method, path, content type or body); nothing was written.' },
   // 429
   RATE_LIMITED: { errorCode: 42901, status: 429, doc: 'Too many requests.' },
   // 5xx

@@ -4,6 +4,8 @@ export const TOKENS = {
   Logger: Symbol.for('basket.Logger'),
   StorageEngine: Symbol.for('basket.StorageEngine'),
   ProduceService: Symbol.for('basket.ProduceService'),
+  ReceiptStore: Symbol.for('basket.ReceiptStore'),
+  IdempotentProducer: Symbol.for('basket.IdempotentProducer'),
   Lifecycle: Symbol.for('basket.Lifecycle'),
   EventStreamHub: Symbol.for('basket.EventStreamHub'),
   GroupCoordinator: Symbol.for('basket.GroupCoordinator'),

@@ -25,6 +25,14 @@ export const ConfigSchema = Type.Object({
   retentionCheckIntervalMs: Type.Integer({ minimum: 10 }),
   /** Time allowed for in-flight requests to finish on SIGTERM before the server closes anyway, ms. */
   shutdownGraceMs: Type.Integer({ minimum: 0 }),
+  /** Async produce receipts and Idempotency-Keys. */
+  produce: Type.Object({
+    receiptTtlMs: Type.Integer({ minimum: 10 }),
+    maxReceipts: Type.Integer({ minimum: 1 }),
+    /** Bounded by the embedded engine's producer.id.expiration.ms: a pending key must outlive no lane's producer state. */
+    idempotencyKeyTtlMs: Type.Integer({ minimum: 1000, maximum: 86400000 }),
+    maxIdempotencyKeys: Type.Integer({ minimum: 1 }),
+  }),
   /** Consumer instances (consumer groups). */
   consumer: Type.Object({
     /** consumer.instance.timeout.ms: an instance idle this long is closed and leaves its group. */

@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
 import { ApiError } from '../errors';
 import { EngineError } from '../engine/engine-error';
-import type { Acks, ProducerRecord, StorageEngine } from '../engine/storage-engine';
+import type { Acks, AppendResult, ProducerRecord, StorageEngine } from '../engine/storage-engine';
 import { isInternalTopic, topicNameProblem } from '../engine/topic-name';
 import type { DefaultPartitioner } from '../engine/partitioner';
+import { ProducerLane, ProducerLanes } from './idempotency/producer-lanes';
 
 export interface ProduceInput extends ProducerRecord {
   /** Explicit partition from the record or the path; wins over the key. */
@@ -20,7 +21,42 @@ export interface ProduceOutcome {
 export interface ProduceSettings {
   autoCreateTopics: boolean;
   numPartitions: number;
+  /** Resends of an append that failed with a retriable engine error (only with a producer identity: the engine answers a resend that already landed as a duplicate). Default 2. */
+  retries?: number;
+  /** Base backoff between resends, ms, jittered. Default 25. */
+  retryBackoffMs?: number;
 }
+
+/** The records of one request bound for one partition, in request order. */
+export interface PartitionBatch {
+  partition: number;
+  records: ProducerRecord[];
+  /** Where each record stands in the request. */
+  indexes: number[];
+}
+
+/** A validated request: its topic exists and every record has its partition. Nothing is appended yet. */
+export interface ProducePlan {
+  topic: string;
+  recordCount: number;
+  batches: PartitionBatch[];
+}
+
+/**
+ * How a sent request's appends ended: `ok`; `refused` (the engine appended nothing, for sure); or
+ * `unknown` (a failure after which a batch may or may not be in the log).
+ */
+export type SendSettlement = 'ok' | 'refused' | 'unknown';
+
+export interface ProduceSend {
+  /** The outcome of each record in request order; for acks=0 at once, with offsets -1. */
+  done: Promise<ProduceOutcome[]>;
+  /** Resolves (never rejects) once every append has ended, also for acks=0. */
+  settled: Promise<SendSettlement>;
+}
+
+/** Engine errors that mean the batch was refused before anything was written. */
+const REFUSED: ReadonlySet<string> = new Set(['INVALID_REQUEST', 'INVALID_RECORD', 'RECORD_TOO_LARGE', 'UNKNOWN_TOPIC_OR_PARTITION']);
 
 /** Per-record bytes a v2 record can take beyond key, value and header bytes (varint worst cases). */
 const RECORD_OVERHEAD_BOUND = 1 + 5 + 10 + 5 + 5 + 5 + 5;
@@ -37,55 +73,113 @@ const MAX_MESSAGE_BYTES_TTL_MS = 5000;
  * All-or-nothing for a request: every check that can refuse it (topic, partitions, batch size
  * against max.message.bytes) runs before the first append; a single-partition request is one
  * engine append, which is atomic.
+ *
+ * Every request is an idempotent producer's send where the engine keeps producer state: it takes a
+ * lane (a producer id, see producer-lanes.ts) and its appends carry the lane's sequences, so a
+ * resend after a retriable error never writes a record twice. `send` issues every append before it
+ * returns, so requests reach each partition in the order they were sent (async produce relies on it).
  */
 export class ProduceService {
   private readonly maxMessageBytes = new Map<string, { value: number; until: number }>();
+  readonly lanes: ProducerLanes;
 
   constructor(
     private readonly engine: StorageEngine,
     private readonly partitioner: DefaultPartitioner,
     private readonly settings: ProduceSettings,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.lanes = new ProducerLanes(engine);
+  }
 
   async produce(topic: string, records: ProduceInput[], acks: Acks): Promise<ProduceOutcome[]> {
+    return (await this.start(topic, records, acks)).done;
+  }
+
+  /** Plans, takes a lane and sends; resolves once every append is issued (see `send`). */
+  async start(topic: string, records: ProduceInput[], acks: Acks): Promise<ProduceSend> {
+    const plan = await this.plan(topic, records);
+    const lane = await this.lanes.acquire();
+    const sent = this.send(plan, acks, lane);
+    if (lane !== undefined) {
+      void sent.settled.then((s) => (s === 'unknown' ? this.lanes.retire(lane) : this.lanes.release(lane)));
+    }
+    return sent;
+  }
+
+  /**
+   * Every check that can refuse the request, and each record's partition; `assignment` (a partition
+   * per record) replaces the partitioner, so that a resumed request lands where its first attempt did.
+   */
+  async plan(topic: string, records: ProduceInput[], assignment?: number[]): Promise<ProducePlan> {
     if (records.length === 0) throw new ApiError('NO_RECORDS', 'The request carries no records');
     const partitionCount = await this.resolveTopic(topic);
-
-    // Group records by partition, remembering where each came from.
-    const groups = new Map<number, { records: ProducerRecord[]; indexes: number[] }>();
+    const groups = new Map<number, PartitionBatch>();
     for (let i = 0; i < records.length; i++) {
       const r = records[i] as ProduceInput;
-      let p = r.partition;
+      let p = assignment?.[i] ?? r.partition;
       if (p === undefined) {
         p = this.partitioner.partition(topic, r.key, partitionCount, recordBytes(r));
       } else if (p >= partitionCount) {
         throw new ApiError('PARTITION_NOT_FOUND', `Partition ${p} of topic '${topic}' not found (the topic has ${partitionCount})`);
       }
       let g = groups.get(p);
-      if (g === undefined) groups.set(p, (g = { records: [], indexes: [] }));
+      if (g === undefined) groups.set(p, (g = { partition: p, records: [], indexes: [] }));
       g.records.push({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp });
       g.indexes.push(i);
     }
     if (groups.size > 1) await this.checkBatchSizes(topic, groups);
+    return { topic, recordCount: records.length, batches: [...groups.values()] };
+  }
 
-    const outcomes = new Array<ProduceOutcome>(records.length);
-    const appends = [...groups].map(async ([partition, g]) => {
-      const pending = this.engine.append(topic, partition, g.records, { acks });
-      if (acks === 0) {
-        pending.catch((err: unknown) => this.logger.warn({ err, topic, partition }, 'acks=0 append failed'));
-        g.indexes.forEach((i) => (outcomes[i] = { partition, offset: -1, timestamp: -1 }));
-        return;
+  /**
+   * Issues one append per partition now, with the lane's next sequences, and advances the lane for
+   * each append that succeeds. The caller owns the lane: it hands it back once `settled` resolves.
+   */
+  send(plan: ProducePlan, acks: Acks, lane?: ProducerLane): ProduceSend {
+    const { topic } = plan;
+    const outcomes = new Array<ProduceOutcome>(plan.recordCount);
+    let settlement: SendSettlement = 'ok';
+    const appends = plan.batches.map((g) =>
+      this.appendBatch(topic, g, acks, lane).then(
+        (result) => {
+          lane?.advance(topic, g.partition, g.records.length);
+          g.indexes.forEach((i, n) => (outcomes[i] = { partition: g.partition, offset: result.baseOffset + n, timestamp: result.timestamp }));
+        },
+        (err: unknown) => {
+          const refused = err instanceof EngineError && REFUSED.has(err.code);
+          if (!refused) settlement = 'unknown';
+          else if (settlement === 'ok') settlement = 'refused';
+          throw err instanceof EngineError && err.code === 'UNKNOWN_TOPIC_OR_PARTITION'
+            ? new ApiError('PARTITION_NOT_FOUND', err.message, { cause: err })
+            : err;
+        },
+      ),
+    );
+    const settled = Promise.allSettled(appends).then(() => settlement);
+    if (acks === 0) {
+      appends.forEach((a, n) => a.catch((err: unknown) => this.logger.warn({ err, topic, partition: plan.batches[n].partition }, 'acks=0 append failed')));
+      for (const g of plan.batches) g.indexes.forEach((i) => (outcomes[i] = { partition: g.partition, offset: -1, timestamp: -1 }));
+      return { done: Promise.resolve(outcomes), settled };
+    }
+    return { done: Promise.all(appends).then(() => outcomes), settled };
+  }
+
+  /** The engine's append, called synchronously; resent with the same identity after a retriable error. */
+  private async appendBatch(topic: string, g: PartitionBatch, acks: Acks, lane: ProducerLane | undefined): Promise<AppendResult> {
+    const producer =
+      lane === undefined ? undefined : { producerId: lane.producerId, producerEpoch: lane.producerEpoch, baseSequence: lane.nextSequence(topic, g.partition) };
+    const retries = producer === undefined ? 0 : (this.settings.retries ?? 2);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.engine.append(topic, g.partition, g.records, { acks, producer });
+      } catch (err) {
+        if (attempt >= retries || !(err instanceof EngineError) || !err.retriable) throw err;
+        const backoff = (this.settings.retryBackoffMs ?? 25) * 2 ** attempt;
+        this.logger.debug({ err, topic, partition: g.partition, attempt }, 'resending an append after a retriable error');
+        await new Promise((resolve) => setTimeout(resolve, backoff / 2 + Math.random() * backoff));
       }
-      const result = await pending.catch((err: unknown) => {
-        throw err instanceof EngineError && err.code === 'UNKNOWN_TOPIC_OR_PARTITION'
-          ? new ApiError('PARTITION_NOT_FOUND', err.message, { cause: err })
-          : err;
-      });
-      g.indexes.forEach((i, n) => (outcomes[i] = { partition, offset: result.baseOffset + n, timestamp: result.timestamp }));
-    });
-    await Promise.all(appends);
-    return outcomes;
+    }
   }
 
   /** Partition count of the topic, creating the topic when allowed. */
@@ -113,7 +207,7 @@ export class ProduceService {
    * could exceed max.message.bytes, so that none of them is written. The bound is a few bytes per
    * record above the exact size, so this can refuse slightly before the engine would.
    */
-  private async checkBatchSizes(topic: string, groups: Map<number, { records: ProducerRecord[] }>): Promise<void> {
+  private async checkBatchSizes(topic: string, groups: Map<number, PartitionBatch>): Promise<void> {
     const limit = await this.maxMessageBytesOf(topic);
     for (const [partition, g] of groups) {
       let bound = BATCH_HEADER_SIZE;

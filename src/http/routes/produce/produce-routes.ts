@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { ApiError } from '../../../errors';
 import type { Acks } from '../../../engine/storage-engine';
@@ -7,6 +8,11 @@ import { formatOfMediaType, type EmbeddedFormat } from '../../media-types';
 import { PartitionParams, TopicParams, errorResponses } from '../../schemas';
 import { serializeHeaders, serializeKey, serializeValue, type WireHeaders } from '../../../produce/record-serde';
 import type { ProduceInput, ProduceOutcome, ProduceService } from '../../../produce/produce-service';
+import type { ReceiptStore } from '../../../produce/receipts';
+import type { IdempotentProducer } from '../../../produce/idempotency/idempotent-producer';
+import { parseIdempotencyKey, requestFingerprint } from '../../../produce/idempotency/request-fingerprint';
+import { parsePrefer } from '../receipts/prefer-header';
+import { offsetView } from '../receipts/receipt-routes';
 
 const HeaderInput = Type.Union([
   Type.Array(
@@ -37,6 +43,12 @@ const ProduceBody = Type.Object({
 
 const ProduceQuery = Type.Object({
   acks: Type.Optional(Type.String({ description: 'all (-1), 1 or 0; overrides the Acks header and the configured default' })),
+  async: Type.Optional(Type.Boolean({ description: 'As `Prefer: respond-async`: 202 with a receipt once validated and queued' })),
+});
+
+const AcceptedResponse = Type.Object({
+  receipt_id: Type.String(),
+  status: Type.Literal('pending'),
 });
 
 const OffsetResult = Type.Object({
@@ -56,19 +68,64 @@ const ProduceResponse = Type.Object({
 export interface ProduceRoutesOptions {
   produceService: ProduceService;
   defaultAcks: Acks;
+  receipts: ReceiptStore;
+  idempotent: IdempotentProducer;
 }
+
+const RAW_BODY = Symbol('basket.rawBody');
+const VND_JSON = /^application\/vnd\.kafka(\.[a-z]+)?\.v[23]\+json$/;
 
 /**
  * Produce, as the Confluent REST Proxy v2: POST /topics/{topic} and /topics/{topic}/partitions/{p}.
- * 200 once the records are as durable as `acks` asks.
+ * 200 once the records are as durable as `acks` asks. Beyond it:
+ * - `Prefer: respond-async` or `?async=true`: 202 with `Location: /receipts/{id}` once the request
+ *   is validated and its appends are issued, so a later request lands after it in every partition.
+ * - `Idempotency-Key`: a repeat with the same key and request gets the first answer and writes
+ *   nothing (`Idempotent-Replayed: true`); see idempotent-producer.ts. The body's bytes are kept
+ *   for the request fingerprint, so this plugin parses its own bodies.
  */
 export const produceRoutes: FastifyPluginAsyncTypebox<ProduceRoutesOptions> = async (app, opts) => {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeAllContentTypeParsers();
+  const keepRaw = (request: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void): void => {
+    (request as unknown as Record<symbol, unknown>)[RAW_BODY] = body;
+    parseJson(request, body as string, done);
+  };
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, keepRaw);
+  app.addContentTypeParser(VND_JSON, { parseAs: 'string' }, keepRaw);
+  app.addHook('onClose', async () => {
+    opts.receipts.close();
+    await opts.idempotent.close();
+  });
+
   const schemaBase = {
     tags: ['produce'],
     body: ProduceBody,
     querystring: ProduceQuery,
-    headers: Type.Object({ acks: Type.Optional(Type.String()) }),
-    response: { 200: ProduceResponse, ...errorResponses(404, 413, 415, 422) },
+    headers: Type.Object({
+      acks: Type.Optional(Type.String()),
+      prefer: Type.Optional(Type.String({ description: 'respond-async: answer 202 with a receipt' })),
+      'idempotency-key': Type.Optional(Type.String({ description: 'A retry with the same key and request writes nothing and gets the first answer' })),
+    }),
+    response: { 200: ProduceResponse, 202: AcceptedResponse, ...errorResponses(404, 413, 415, 422, 429) },
+  };
+
+  const handle = async (request: FastifyRequest, reply: FastifyReply, topic: string, records: ProduceInput[], acks: Acks) => {
+    const query = request.query as { async?: boolean };
+    const async = query.async === true || parsePrefer(request.headers.prefer).respondAsync;
+    const key = parseIdempotencyKey(request.headers['idempotency-key']);
+    if (async) opts.receipts.assertRoom();
+    if (key === undefined) {
+      if (!async) return respond(await opts.produceService.produce(topic, records, acks));
+      const sent = await opts.produceService.start(topic, records, acks);
+      return accepted(reply, opts.receipts.track(sent.done));
+    }
+    const raw = (request as unknown as Record<symbol, string | undefined>)[RAW_BODY] ?? '';
+    const fingerprint = requestFingerprint(request.method, request.url.split('?')[0], request.headers['content-type'], raw);
+    const run = await opts.idempotent.send({ key, fingerprint, topic, records, acks, async });
+    if (run.repeated) reply.header('idempotent-replayed', 'true');
+    if (run.async) return accepted(reply, opts.receipts.track(run.done, run.receiptId));
+    return respond(await run.done);
   };
 
   app.post('/topics/:topic', {
@@ -78,20 +135,20 @@ export const produceRoutes: FastifyPluginAsyncTypebox<ProduceRoutesOptions> = as
       description: 'Partition per record: explicit `partition`, else murmur2 of the key as Kafka\'s default partitioner, else sticky.',
       params: TopicParams,
     },
-  }, async (request) => {
+  }, async (request, reply) => {
     const format = bodyFormat(request.headers['content-type']);
     const acks = parseAcks(request.query.acks ?? request.headers.acks, opts.defaultAcks);
     const records = toProduceInputs(format, request.body);
-    return respond(await opts.produceService.produce(request.params.topic, records, acks));
+    return handle(request, reply, request.params.topic, records, acks);
   });
 
   app.post('/topics/:topic/partitions/:partition', {
     schema: { ...schemaBase, summary: 'Produce records to one partition', params: PartitionParams },
-  }, async (request) => {
+  }, async (request, reply) => {
     const format = bodyFormat(request.headers['content-type']);
     const acks = parseAcks(request.query.acks ?? request.headers.acks, opts.defaultAcks);
     const records = toProduceInputs(format, request.body, request.params.partition);
-    return respond(await opts.produceService.produce(request.params.topic, records, acks));
+    return handle(request, reply, request.params.topic, records, acks);
   });
 };
 
@@ -126,9 +183,10 @@ function toProduceInputs(format: EmbeddedFormat, body: Body, pathPartition?: num
 }
 
 function respond(outcomes: ProduceOutcome[]) {
-  return {
-    offsets: outcomes.map((o) => ({ partition: o.partition, offset: o.offset, timestamp: o.timestamp, error_code: null, error: null })),
-    key_schema_id: null,
-    value_schema_id: null,
-  };
+  return { offsets: outcomes.map(offsetView), key_schema_id: null, value_schema_id: null };
+}
+
+function accepted(reply: FastifyReply, receiptId: string) {
+  reply.code(202).header('location', `/receipts/${receiptId}`).header('preference-applied', 'respond-async');
+  return { receipt_id: receiptId, status: 'pending' as const };
 }

@@ -1,0 +1,103 @@
+import type { ConsumerRecord, ProducerRecord } from '../../engine/storage-engine';
+import type { ProduceOutcome, ProducePlan } from '../produce-service';
+
+/** The internal topic holding Idempotency-Key records; one partition, so one group commit serves them all. */
+export const IDEMPOTENCY_KEYS_TOPIC = '__idempotency_keys';
+
+/**
+ * Written, fsynced, before a keyed request's first append. It names the lane (producer id and
+ * epoch) and the base sequence of each partition's batch, so that after a crash the request can be
+ * resumed: the same batches resent with the same identity are answered by the engine with their
+ * offsets if they were appended, and appended if they were not.
+ */
+export interface IntentRecord {
+  type: 'intent';
+  v: 0;
+  fingerprint: string;
+  createdAt: number;
+  /** The first request asked for an async answer (202 and a receipt): repeats answer the same way. */
+  async: boolean;
+  topic: string;
+  /** -1 on an engine without producer ids. */
+  producerId: number;
+  producerEpoch: number;
+  /** The partition of each record in request order, run-length encoded: [partition, count, ...]. */
+  assignment: number[];
+  /** [partition, baseSequence, ...] for each partition written. */
+  sequences: number[];
+}
+
+/** Written after the appends succeeded: the request's outcome, so repeats are answered without the engine. */
+export interface CompletedRecord {
+  type: 'completed';
+  v: 0;
+  fingerprint: string;
+  createdAt: number;
+  async: boolean;
+  /** Outcomes in request order, as runs of consecutive offsets: [partition, firstOffset, count, timestamp, ...]. */
+  outcomes: number[];
+}
+
+/** The request was refused before anything was appended: the key is free again. */
+export interface ReleasedRecord {
+  type: 'released';
+  v: 0;
+}
+
+export type KeyRecord = IntentRecord | CompletedRecord | ReleasedRecord;
+
+export function encodeKeyRecord(key: string, record: KeyRecord, now: number): ProducerRecord {
+  return { key: Buffer.from(key, 'utf8'), value: Buffer.from(JSON.stringify(record), 'utf8'), timestamp: now };
+}
+
+/** The key and its record; undefined for a record this version does not know (skipped on replay). */
+export function decodeKeyRecord(r: ConsumerRecord): { key: string; record: KeyRecord } | undefined {
+  if (r.key === null || r.value === null) return undefined;
+  const record = JSON.parse(r.value.toString('utf8')) as KeyRecord;
+  if (record.v !== 0 || !['intent', 'completed', 'released'].includes(record.type)) return undefined;
+  return { key: r.key.toString('utf8'), record };
+}
+
+/** Run-length encoding of a plan's record -> partition assignment. */
+export function encodeAssignment(plan: ProducePlan): number[] {
+  const partitions = new Array<number>(plan.recordCount);
+  for (const b of plan.batches) for (const i of b.indexes) partitions[i] = b.partition;
+  const runs: number[] = [];
+  for (const p of partitions) {
+    if (runs.length > 0 && runs[runs.length - 2] === p) runs[runs.length - 1]++;
+    else runs.push(p, 1);
+  }
+  return runs;
+}
+
+export function decodeAssignment(runs: number[]): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < runs.length; i += 2) for (let n = 0; n < runs[i + 1]; n++) out.push(runs[i]);
+  return out;
+}
+
+export function encodeOutcomes(outcomes: ProduceOutcome[]): number[] {
+  const runs: number[] = [];
+  let prev: ProduceOutcome | undefined;
+  for (const o of outcomes) {
+    const n = runs.length;
+    const continues =
+      prev !== undefined &&
+      prev.partition === o.partition &&
+      prev.timestamp === o.timestamp &&
+      (o.offset === -1 ? prev.offset === -1 : o.offset === prev.offset + 1);
+    if (continues) runs[n - 2]++;
+    else runs.push(o.partition, o.offset, 1, o.timestamp);
+    prev = o;
+  }
+  return runs;
+}
+
+export function decodeOutcomes(runs: number[]): ProduceOutcome[] {
+  const out: ProduceOutcome[] = [];
+  for (let i = 0; i < runs.length; i += 4) {
+    const [partition, first, count, timestamp] = runs.slice(i, i + 4);
+    for (let n = 0; n < count; n++) out.push({ partition, offset: first === -1 ? -1 : first + n, timestamp });
+  }
+  return out;
+}

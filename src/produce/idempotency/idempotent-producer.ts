@@ -1,0 +1,209 @@
+import type { Logger } from 'pino';
+import { ApiError } from '../../errors';
+import type { Acks } from '../../engine/storage-engine';
+import type { ProduceInput, ProduceOutcome, ProducePlan, ProduceSend, ProduceService } from '../produce-service';
+import { ProducerLane } from './producer-lanes';
+import { decodeAssignment, encodeAssignment, type IntentRecord } from './idempotency-records';
+import { keyedReceiptId, type IdempotencyKeyStore, type KeyEntry } from './idempotency-key-store';
+
+export interface KeyedProduceRequest {
+  key: string;
+  fingerprint: string;
+  topic: string;
+  records: ProduceInput[];
+  acks: Acks;
+  async: boolean;
+}
+
+export interface KeyedProduceRun {
+  /** The outcome, shared by the first request and every repeat of its key. */
+  done: Promise<ProduceOutcome[]>;
+  /** True when an earlier request with this key answers this one: nothing was sent for it. */
+  repeated: boolean;
+  /** How the first request asked to be answered; a repeat answers the same way. */
+  async: boolean;
+  receiptId: string;
+}
+
+/**
+ * Produce with an Idempotency-Key, exactly once across retries and crashes.
+ *
+ * A new key: plan the request, take a lane, write the intent (lane identity, each partition's base
+ * sequence, the record-to-partition assignment) and wait for its fsync, then send. After success the
+ * completed record is written, and only once it is durable does the lane go back to the pool: until
+ * then the request's batches stay the lane's last ones, which the engine remembers.
+ *
+ * A repeat: the same fingerprint gets the first request's outcome (waiting for it while it runs); a
+ * different one is IDEMPOTENCY_KEY_REUSED (42209). A repeat of a pending key (an intent without an
+ * outcome: the process died, or the engine failed in doubt) resumes it with the intent's lane and
+ * sequences: batches already in the log are answered with their offsets, missing ones are appended.
+ * Nothing else is ever needed from the log, however long it is.
+ *
+ * A request refused before anything was appended releases its key. On an engine without producer
+ * ids (kafka) the intent has no lane, and a resume after a crash may append a second time.
+ */
+export class IdempotentProducer {
+  /** Outcome writes still running: close waits for them, so a clean stop leaves no key pending. */
+  private readonly settling = new Set<Promise<void>>();
+
+  constructor(
+    private readonly produce: ProduceService,
+    private readonly store: IdempotencyKeyStore,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Resolves once this request's appends are issued, or once an earlier request with the key answers it. */
+  async send(request: KeyedProduceRequest): Promise<KeyedProduceRun> {
+    await this.store.start();
+    const entry = this.store.get(request.key);
+    if (entry === undefined) return this.run(this.store.begin(request.key, request.fingerprint, request.async), request, undefined);
+    if (entry.fingerprint !== request.fingerprint) {
+      throw new ApiError(
+        'IDEMPOTENCY_KEY_REUSED',
+        `Idempotency-Key '${request.key}' was first used for a different request (another path, content type or body)`,
+      );
+    }
+    const receiptId = keyedReceiptId(request.key);
+    if (entry.outcomes !== undefined) return { done: Promise.resolve(entry.outcomes), repeated: true, async: entry.async, receiptId };
+    if (entry.inFlight !== undefined) return { done: entry.inFlight, repeated: true, async: entry.async, receiptId };
+    return this.run(entry, request, entry.intent);
+  }
+
+  /**
+   * A keyed request's receipt after this process lost it (a restart): its outcome, its running
+   * request, or `pending` for a request a repeat must resume; undefined for an unknown id.
+   */
+  async receipt(receiptId: string): Promise<{ outcomes?: ProduceOutcome[]; running?: Promise<ProduceOutcome[]> } | 'pending' | undefined> {
+    await this.store.start();
+    const entry = this.store.byReceiptId(receiptId);
+    if (entry === undefined || !entry.async) return undefined;
+    if (entry.outcomes !== undefined) return { outcomes: entry.outcomes };
+    if (entry.inFlight !== undefined) return { running: entry.inFlight };
+    return 'pending';
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.settling);
+    this.store.close();
+  }
+
+  private async run(entry: KeyEntry, request: KeyedProduceRequest, resume: IntentRecord | undefined): Promise<KeyedProduceRun> {
+    const gate = deferred<ProduceOutcome[]>();
+    entry.inFlight = gate.promise;
+    let lane: ProducerLane | undefined;
+    let intentTried = false;
+    let sent: ProduceSend;
+    try {
+      const plan = await this.produce.plan(request.topic, request.records, resume === undefined ? undefined : decodeAssignment(resume.assignment));
+      if (resume === undefined) {
+        lane = await this.produce.lanes.acquire();
+        intentTried = true;
+        await this.store.writeIntent(entry, this.intentFor(entry, plan, lane));
+      } else {
+        lane = resumedLane(resume);
+      }
+      sent = this.produce.send(plan, request.acks, lane);
+    } catch (err) {
+      // Nothing was appended. A new key is free again; a pending one stays pending.
+      entry.inFlight = undefined;
+      if (resume === undefined) {
+        // An intent write that failed may still have reached the disk: its lane must never serve
+        // another request, or a later resume could take that request's batch for its own.
+        if (lane !== undefined) {
+          if (intentTried) this.produce.lanes.retire(lane);
+          else this.produce.lanes.release(lane);
+        }
+        this.store.drop(entry);
+      }
+      gate.reject(err);
+      throw err;
+    }
+    sent.done.then(
+      (outcomes) => {
+        entry.outcomes = outcomes;
+        entry.inFlight = undefined;
+        gate.resolve(outcomes);
+      },
+      (err: unknown) => {
+        entry.inFlight = undefined;
+        gate.reject(err);
+      },
+    );
+    const settling = sent.settled.then((settlement) => this.settle(entry, sent.done, lane, resume !== undefined, settlement));
+    this.settling.add(settling);
+    void settling.finally(() => this.settling.delete(settling));
+    return { done: gate.promise, repeated: false, async: entry.async, receiptId: keyedReceiptId(entry.key) };
+  }
+
+  private intentFor(entry: KeyEntry, plan: ProducePlan, lane: ProducerLane | undefined): IntentRecord {
+    const sequences: number[] = [];
+    for (const b of plan.batches) sequences.push(b.partition, lane?.nextSequence(plan.topic, b.partition) ?? -1);
+    return {
+      type: 'intent',
+      v: 0,
+      fingerprint: entry.fingerprint,
+      createdAt: entry.createdAt,
+      async: entry.async,
+      topic: plan.topic,
+      producerId: lane?.producerId ?? -1,
+      producerEpoch: lane?.producerEpoch ?? -1,
+      assignment: encodeAssignment(plan),
+      sequences,
+    };
+  }
+
+  /**
+   * After the appends: success makes the outcome durable, then frees the lane; a refusal frees the
+   * key; a failure in doubt keeps the intent pending and retires the lane, so a repeat resumes it.
+   */
+  private async settle(
+    entry: KeyEntry,
+    done: Promise<ProduceOutcome[]>,
+    lane: ProducerLane | undefined,
+    resumed: boolean,
+    settlement: 'ok' | 'refused' | 'unknown',
+  ): Promise<void> {
+    let reusable = settlement !== 'unknown' && !resumed;
+    if (settlement === 'ok') {
+      try {
+        await this.store.writeCompleted(entry, await done);
+      } catch (err) {
+        reusable = false;
+        this.logger.warn({ err, key: entry.key }, 'could not persist an idempotency key outcome; a repeat will resume the request');
+      }
+    } else if (settlement === 'refused') {
+      await this.release(entry);
+    }
+    if (lane === undefined) return;
+    if (reusable) this.produce.lanes.release(lane);
+    else this.produce.lanes.retire(lane);
+  }
+
+  private async release(entry: KeyEntry): Promise<void> {
+    try {
+      await this.store.writeReleased(entry);
+    } catch (err) {
+      this.logger.warn({ err, key: entry.key }, 'could not persist the release of an idempotency key');
+    }
+  }
+}
+
+/** A lane rebuilt from an intent: its old producer id, positioned at the intent's sequences. Retired after use. */
+function resumedLane(intent: IntentRecord): ProducerLane | undefined {
+  if (intent.producerId < 0) return undefined;
+  const lane = new ProducerLane(intent.producerId, intent.producerEpoch);
+  for (let i = 0; i < intent.sequences.length; i += 2) lane.setNextSequence(intent.topic, intent.sequences[i], intent.sequences[i + 1]);
+  return lane;
+}
+
+function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // A repeat may never come to read it: a rejection nobody awaits must not end the process.
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}

@@ -1,0 +1,32 @@
+import { createHash } from 'node:crypto';
+import { ApiError } from '../../errors';
+
+/** Longest Idempotency-Key accepted, in characters. */
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
+const VISIBLE_ASCII = /^[\x20-\x7e]+$/;
+
+/**
+ * The Idempotency-Key header's value: a plain token, or a structured-field string ("...", as the
+ * IETF draft writes it) whose quotes are removed. 1 to 255 visible ASCII characters; undefined
+ * when the header is absent.
+ */
+export function parseIdempotencyKey(header: string | string[] | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  if (Array.isArray(header)) throw new ApiError('INVALID_REQUEST', 'Send one Idempotency-Key header, not several');
+  let key = header.trim();
+  if (key.length >= 2 && key.startsWith('"') && key.endsWith('"')) key = key.slice(1, -1).replace(/\\(["\\])/g, '$1');
+  if (key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY_LENGTH || !VISIBLE_ASCII.test(key)) {
+    throw new ApiError('INVALID_REQUEST', `Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} visible ASCII characters`);
+  }
+  return key;
+}
+
+/**
+ * What makes two requests "the same" for a key: the method, the path (the query, such as acks or
+ * async, is left out: it changes how the answer comes, not what is written), the content type's
+ * media type, and the body bytes. SHA-256, hex.
+ */
+export function requestFingerprint(method: string, path: string, contentType: string | undefined, body: string): string {
+  const mediaType = (contentType ?? '').split(';')[0].trim().toLowerCase();
+  return createHash('sha256').update(`${method.toUpperCase()} ${path}\n${mediaType}\n`).update(body, 'utf8').digest('hex');
+}
