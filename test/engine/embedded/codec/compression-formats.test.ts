@@ -7,11 +7,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { compressionCodec } from '../../../../src/engine/embedded/codec/compression';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const snappyLib: { compressSync(b: Buffer): Buffer } = require('snappy');
+const lz4Lib: { compressFrameSync(b: Buffer): Buffer; decompressFrameSync(b: Buffer): Buffer } = require('lz4-napi');
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 const gzip = compressionCodec(1);
@@ -68,28 +73,57 @@ test('empty input round-trips through every codec', () => {
   }
 });
 
-test('lz4 is an LZ4 frame Kafka reads: magic, version 01, independent blocks, block size id 4-7', () => {
+test('lz4 is an LZ4 frame as Kafka writes it: version 01, independent 64 KiB blocks, header checksum', () => {
   const out = lz4.compress(text);
-  assert.equal(out.readUInt32LE(0), 0x184d2204);
-  const flg = out[4];
-  const bd = out[5];
-  assert.equal(flg >> 6, 1, 'version 01');
-  assert.equal((flg >> 5) & 1, 1, 'block independence: Kafka refuses dependent blocks');
-  assert.equal(flg & 3, 0, 'reserved bits');
-  const blockSizeId = (bd >> 4) & 7;
-  assert.ok(blockSizeId >= 4 && blockSizeId <= 7, `block size id ${blockSizeId}`);
-  assert.equal(bd & 0x8f, 0, 'reserved bits of BD');
+  assert.deepEqual([...out.subarray(0, 7)], [0x04, 0x22, 0x4d, 0x18, 0x60, 0x40, 0x82]);
+  let pos = 7;
+  let blocks = 0;
+  for (let size = out.readUInt32LE(pos); size !== 0; size = out.readUInt32LE(pos)) {
+    assert.ok((size & 0x7fff_ffff) <= 65_536);
+    pos += 4 + (size & 0x7fff_ffff);
+    blocks++;
+  }
+  assert.equal(pos + 4, out.length, 'the end mark ends the frame');
+  assert.equal(blocks, Math.ceil(text.length / 65_536));
+  // The library's own frame decoder checks the header checksum: a second, independent reader.
+  assert.ok(lz4Lib.decompressFrameSync(out).equals(text));
   assert.ok(lz4.decompress(out).equals(text));
+  assert.ok(lz4.decompress(lz4Lib.compressFrameSync(text)).equals(text), 'frames the library writes');
+});
+
+test('lz4 stores incompressible blocks uncompressed (high bit) and reads them back', () => {
+  const noise = randomBytes(150_000);
+  const out = lz4.compress(noise);
+  assert.ok((out.readUInt32LE(7) & 0x8000_0000) !== 0);
+  assert.ok(lz4Lib.decompressFrameSync(out).equals(noise));
+  assert.ok(lz4.decompress(out).equals(noise));
+});
+
+test('lz4 refuses frames cut short, with blocks past the end, or with bytes after the end mark', () => {
+  const out = lz4.compress(text);
+  assert.throws(() => lz4.decompress(out.subarray(0, out.length - 4)), /end mark/);
+  assert.throws(() => lz4.decompress(out.subarray(0, 1_000)), /does not fit/);
+  assert.throws(() => lz4.decompress(Buffer.concat([out, Buffer.from([1])])), /after its end mark/);
+  const bad = Buffer.from(out);
+  bad.writeUInt32LE(0, 0);
+  assert.throws(() => lz4.decompress(bad), /magic/);
 });
 
 test('lz4: the reference lz4 tool decodes our frames (header checksum included) and we decode its', (t) => {
   const decoded = tool('lz4', ['-dc'], lz4.compress(text));
   if (decoded === undefined) return t.skip('lz4 command not installed');
   assert.ok(decoded.equals(text));
-  // Its defaults add a content checksum; -BD links blocks; -BX adds block checksums.
-  for (const args of [['-c'], ['-c', '-BD'], ['-c', '-BX', '-B4']]) {
-    const theirs = tool('lz4', args, text)!;
-    assert.ok(lz4.decompress(theirs).equals(text), `lz4 ${args.join(' ')}`);
+  // Its defaults add a content checksum; -BD links blocks (read by the library's frame decoder);
+  // -BX adds block checksums; the content size needs a file, as the tool must know the size.
+  const file = join(mkdtempSync(join(tmpdir(), 'basket-lz4-')), 'text');
+  writeFileSync(file, text);
+  try {
+    for (const args of [['-c'], ['-c', '-BD', '-B4'], ['-c', '-BX', '-B4'], ['-c', '--content-size', '-B5', file]]) {
+      const theirs = tool('lz4', args, text)!;
+      assert.ok(lz4.decompress(theirs).equals(text), `lz4 ${args.join(' ')}`);
+    }
+  } finally {
+    rmSync(dirname(file), { recursive: true, force: true });
   }
 });
 
