@@ -1,0 +1,50 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decodeAssignment, decodeOutcomes, encodeAssignment, encodeOutcomes } from '../../src/produce/idempotency/idempotency-records';
+import { parseIdempotencyKey, requestFingerprint } from '../../src/produce/idempotency/request-fingerprint';
+import { parsePrefer } from '../../src/http/routes/receipts/prefer-header';
+import type { ProduceOutcome } from '../../src/produce/produce-service';
+
+test('outcomes and assignments round trip through their run-length forms', () => {
+  const outcomes: ProduceOutcome[] = [
+    { partition: 1, offset: 10, timestamp: 5 },
+    { partition: 1, offset: 11, timestamp: 5 },
+    { partition: 0, offset: 3, timestamp: 5 },
+    { partition: 1, offset: 12, timestamp: 5 },
+    { partition: 2, offset: -1, timestamp: -1 },
+    { partition: 2, offset: -1, timestamp: -1 },
+  ];
+  const runs = encodeOutcomes(outcomes);
+  assert.equal(runs.length, 4 * 4);
+  assert.deepEqual(decodeOutcomes(runs), outcomes);
+  const plan = {
+    topic: 't',
+    recordCount: 5,
+    batches: [
+      { partition: 2, records: [], indexes: [0, 1, 4] },
+      { partition: 0, records: [], indexes: [2, 3] },
+    ],
+  };
+  assert.deepEqual(encodeAssignment(plan), [2, 2, 0, 2, 2, 1]);
+  assert.deepEqual(decodeAssignment(encodeAssignment(plan)), [2, 2, 0, 0, 2]);
+});
+
+test('Idempotency-Key parsing and the request fingerprint', () => {
+  assert.equal(parseIdempotencyKey(undefined), undefined);
+  assert.equal(parseIdempotencyKey(' abc-1 '), 'abc-1');
+  assert.equal(parseIdempotencyKey('"8e03978e-40d5"'), '8e03978e-40d5');
+  assert.throws(() => parseIdempotencyKey('é'), { errorCode: 40002 });
+  assert.throws(() => parseIdempotencyKey(['a', 'b']), { errorCode: 40002 });
+  const base = requestFingerprint('POST', '/topics/a', 'application/json; charset=utf-8', '{"records":[]}');
+  assert.equal(base, requestFingerprint('post', '/topics/a', 'Application/JSON', '{"records":[]}'), 'media type and method are compared case-blind');
+  assert.notEqual(base, requestFingerprint('POST', '/topics/b', 'application/json', '{"records":[]}'));
+  assert.notEqual(base, requestFingerprint('POST', '/topics/a', 'application/vnd.kafka.json.v2+json', '{"records":[]}'));
+  assert.notEqual(base, requestFingerprint('POST', '/topics/a', 'application/json', '{"records": []}'));
+});
+
+test('Prefer header: respond-async and wait, in any case and across headers', () => {
+  assert.deepEqual(parsePrefer(undefined), { respondAsync: false });
+  assert.deepEqual(parsePrefer('Respond-Async, wait=10'), { respondAsync: true, waitSeconds: 10 });
+  assert.deepEqual(parsePrefer(['return=minimal', 'wait=2.5']), { respondAsync: false, waitSeconds: 2.5 });
+  assert.deepEqual(parsePrefer('wait=-1'), { respondAsync: false });
+});
