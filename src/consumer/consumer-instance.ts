@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { ApiError } from '../errors';
-import type { ConsumerRecord, StorageEngine } from '../engine/storage-engine';
+import type { StorageEngine } from '../engine/storage-engine';
 import { assertValidTopicName } from '../engine/topic-name';
 import type { Assignment, CommittedOffset, GroupCoordinator, OffsetAndMetadata, TopicPartition } from '../coordinator/group/group-coordinator';
 import { isCoordinatorError } from '../coordinator/group/coordinator-error';
@@ -10,7 +10,7 @@ import { OffsetResolver } from './offset-resolver';
 import { SubscriptionState } from './subscription-state';
 import { fromCoordinatorError } from './coordinator-api-errors';
 import { withDeadline } from './waiting';
-import { Fetcher } from './fetcher';
+import { Fetcher, type RecordRenderer } from './fetcher';
 
 export interface ConsumerInstanceOptions {
   groupId: string;
@@ -209,27 +209,28 @@ export class ConsumerInstance {
   }
 
   /** GET records: waits up to timeoutMs for records of the assigned partitions, returns once any are there. */
-  async poll(options: PollOptions): Promise<ConsumerRecord[]> {
+  async poll<T>(options: PollOptions, render: RecordRenderer<T>): Promise<T> {
+    const nothing = () => render([]).output;
     this.assertOpen();
     const release = await this.lockRead();
     try {
       const deadline = this.now() + options.timeoutMs;
       await this.maybeAutoCommit(false);
       for (let round = 0; ; round++) {
-        if (this.closed || options.signal.aborted) return [];
+        if (this.closed || options.signal.aborted) return nothing();
         if (this.state.type === 'none') {
           // Unsubscribed while this read waited: nothing more to deliver.
-          if (round > 0) return [];
+          if (round > 0) return nothing();
           throw new ApiError('ILLEGAL_STATE', `Consumer '${this.name}' is not subscribed to any topic and has no assigned partition`);
         }
         if (this.membership !== undefined) {
           await this.membership.heartbeat();
-          if (!(await withDeadline(this.membership.ensureActive(), deadline, options.signal))) return [];
+          if (!(await withDeadline(this.membership.ensureActive(), deadline, options.signal))) return nothing();
           if (await this.metadataChanged()) this.membership.requestRejoin();
           if (this.membership.rebalancing) continue;
         }
-        const read = await this.fetcher.read(options.maxBytes, Math.max(0, deadline - this.now()), options.signal);
-        if (read.records.length > 0 || !read.interrupted || this.now() >= deadline) return read.records;
+        const read = await this.fetcher.read(options.maxBytes, Math.max(0, deadline - this.now()), options.signal, render);
+        if (read.count > 0 || !read.interrupted || this.now() >= deadline) return read.output;
       }
     } finally {
       release();

@@ -7,8 +7,24 @@ import type { OffsetResolver } from './offset-resolver';
 import type { SubscriptionState } from './subscription-state';
 import { sleepUntilAborted } from './waiting';
 
-export interface ReadResult {
-  records: ConsumerRecord[];
+/**
+ * Turns records into what the client gets. It may stop early (a record it cannot show): `count`
+ * records were rendered, and positions move past those only; with none rendered, `error` is thrown.
+ */
+export type RecordRenderer<T> = (records: readonly ConsumerRecord[]) => { output: T; count: number; error?: unknown };
+
+interface FetchedPartition {
+  result: FetchPartitionResult;
+  /** The position the partition was fetched from. */
+  from: number;
+  /** Where its records start in the read's record list, and how many there are. */
+  start: number;
+  count: number;
+}
+
+export interface ReadResult<T> {
+  output: T;
+  count: number;
   /** The read was ended early (endRead, or the assignment changed): the caller may wait again. */
   interrupted: boolean;
 }
@@ -37,7 +53,8 @@ export class Fetcher {
    * One fetch over the assigned partitions. `interrupted` when the assignment changed or a revoke
    * ended it: the caller may wait again for the rest of its time.
    */
-  async read(maxBytes: number, waitMs: number, clientSignal: AbortSignal): Promise<ReadResult> {
+  async read<T>(maxBytes: number, waitMs: number, clientSignal: AbortSignal, render: RecordRenderer<T>): Promise<ReadResult<T>> {
+    const nothing = (interrupted: boolean): ReadResult<T> => ({ output: render([]).output, count: 0, interrupted });
     const epoch = this.state.epoch;
     const controller = new AbortController();
     const signal = AbortSignal.any([controller.signal, clientSignal]);
@@ -47,10 +64,10 @@ export class Fetcher {
       const assigned = this.state.assignment();
       if (assigned.length === 0) {
         await sleepUntilAborted(waitMs, signal);
-        return { records: [], interrupted: controller.signal.aborted };
+        return nothing(controller.signal.aborted);
       }
       await this.resolvePositions(assigned);
-      if (epoch !== this.state.epoch) return { records: [], interrupted: true };
+      if (epoch !== this.state.epoch) return nothing(true);
       const start = this.rotation++ % assigned.length;
       const order = [...assigned.slice(start), ...assigned.slice(0, start)];
       const requested = order.map((tp) => ({ topic: tp.topic, partition: tp.partition, offset: this.state.position(tp.topic, tp.partition) as number }));
@@ -62,9 +79,9 @@ export class Fetcher {
         isolationLevel: this.config.isolationLevel,
         signal,
       });
-      if (clientSignal.aborted) return { records: [], interrupted: false };
-      if (epoch !== this.state.epoch) return { records: [], interrupted: true };
-      const fetched: Array<{ result: FetchPartitionResult; from: number; count: number }> = [];
+      if (clientSignal.aborted) return nothing(false);
+      if (epoch !== this.state.epoch) return nothing(true);
+      const fetched: FetchedPartition[] = [];
       const all: ConsumerRecord[] = [];
       for (const [i, result] of response.partitions.entries()) {
         const from = requested[i]?.offset;
@@ -73,17 +90,15 @@ export class Fetcher {
           await this.onPartitionError(result);
           continue;
         }
-        let count = 0;
-        for (const r of result.records) {
-          if (r.offset < from) continue;
-          all.push(r);
-          count++;
-        }
-        fetched.push({ result, from, count });
+        const start = all.length;
+        for (const r of result.records) if (r.offset >= from) all.push(r);
+        fetched.push({ result, from, start, count: all.length - start });
       }
       const records = withinRecordBudget(all, maxBytes);
-      this.advance(fetched, records);
-      return { records, interrupted: controller.signal.aborted };
+      const rendered = render(records);
+      if (rendered.count === 0 && rendered.error !== undefined) throw rendered.error;
+      this.advance(fetched, all, rendered.count);
+      return { output: rendered.output, count: rendered.count, interrupted: controller.signal.aborted };
     } finally {
       this.inflight = undefined;
       finished();
@@ -91,16 +106,16 @@ export class Fetcher {
   }
 
   /**
-   * Positions move past what is delivered: to one past a partition's last delivered record, past
-   * records the byte budget cut only when none of the partition's records were cut, and to the
-   * fetch's next offset when the partition returned no record at all (control batches).
+   * Positions move past what is delivered, the first `delivered` records of `all` (which holds each
+   * partition's records together, in order): to one past a partition's last delivered record, and
+   * to the fetch's next offset when the partition returned no record at all (control batches). A
+   * partition whose records were all held back (byte budget, a record that could not be shown)
+   * keeps its position.
    */
-  private advance(fetched: Array<{ result: FetchPartitionResult; from: number; count: number }>, delivered: ConsumerRecord[]): void {
-    const last = new Map<string, number>();
-    for (const r of delivered) last.set(`${r.topic}\u0000${r.partition}`, r.offset);
-    for (const { result, from, count } of fetched) {
-      const lastDelivered = last.get(`${result.topic}\u0000${result.partition}`);
-      if (lastDelivered !== undefined) this.state.seek(result.topic, result.partition, lastDelivered + 1);
+  private advance(fetched: FetchedPartition[], all: ConsumerRecord[], delivered: number): void {
+    for (const { result, from, start, count } of fetched) {
+      const mine = Math.min(count, Math.max(0, delivered - start));
+      if (mine > 0) this.state.seek(result.topic, result.partition, (all[start + mine - 1] as ConsumerRecord).offset + 1);
       else if (count === 0) this.state.seek(result.topic, result.partition, Math.max(from, result.nextOffset));
     }
   }

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { ApiError } from '../../../errors';
 import type { ConsumerManager } from '../../../consumer/consumer-manager';
@@ -8,7 +8,6 @@ import type { ConsumerInstance } from '../../../consumer/consumer-instance';
 import type { GroupCoordinator, TopicPartition } from '../../../coordinator/group/group-coordinator';
 import { MEDIA_TYPES, type EmbeddedFormat } from '../../media-types';
 import { errorResponses, WireRecordSchema } from '../../schemas';
-import { toWireRecord } from '../../../produce/record-serde';
 import { signalOnClientGone } from '../../client-gone';
 import { MAX_FETCH_BYTES } from '../records/record-routes';
 import {
@@ -26,6 +25,7 @@ import {
   TimestampSeekBody,
 } from './consumer-schemas';
 import { acceptEmptyJsonBodies, readGetBody } from './empty-json-body';
+import { renderRecords } from './records-json';
 
 export interface ConsumerRoutesOptions {
   consumers: ConsumerManager;
@@ -225,9 +225,12 @@ export const consumerRoutes: FastifyPluginAsyncTypebox<ConsumerRoutesOptions> = 
     if (request.raw.socket?.destroyed === true) return [];
     return use(request, async (instance) => {
       const format = recordsFormat(request.headers.accept, instance.config.format);
-      const records = await instance.poll({ timeoutMs: timeout ?? instance.config.requestTimeoutMs, maxBytes: max_bytes, signal });
-      reply.type(format === 'json' ? MEDIA_TYPES.json : MEDIA_TYPES[format]);
-      return records.map((r) => toWireRecord(format, r));
+      const body = await instance.poll({ timeoutMs: timeout ?? instance.config.requestTimeoutMs, maxBytes: max_bytes, signal }, (records) => {
+        const rendered = renderRecords(format, records);
+        return { output: rendered.json, count: rendered.count, error: rendered.error };
+      });
+      // Already JSON text: a string with a JSON content type is sent as it is, not serialized again.
+      return (reply as FastifyReply).type(format === 'json' ? MEDIA_TYPES.json : MEDIA_TYPES[format]).send(body);
     });
   });
 };

@@ -1,0 +1,119 @@
+/**
+ * Appends JSON text to a growing byte buffer: record bytes are copied as they are, never turned
+ * into JS strings and back. `string` writes a JSON string from UTF-8 bytes, copying them between
+ * quotes when nothing needs escaping (the common case) and escaping through JSON.stringify otherwise.
+ */
+export class JsonBytesWriter {
+  private buffer: Buffer;
+  private length = 0;
+
+  constructor(initialBytes = 64 * 1024) {
+    this.buffer = Buffer.allocUnsafe(initialBytes);
+  }
+
+  /** ASCII text: fragments of JSON syntax and numbers. */
+  ascii(text: string): void {
+    const n = text.length;
+    this.reserve(n);
+    if (n > 64) {
+      this.length += this.buffer.write(text, this.length, 'latin1');
+      return;
+    }
+    // Short fragments: a loop costs less than a call into the native writer.
+    const b = this.buffer;
+    let at = this.length;
+    for (let i = 0; i < n; i++) b[at++] = text.charCodeAt(i);
+    this.length = at;
+  }
+
+  /** Bytes that are already JSON text. */
+  raw(bytes: Buffer): void {
+    this.reserve(bytes.length);
+    this.buffer.set(bytes, this.length);
+    this.length += bytes.length;
+  }
+
+  /** A JSON string holding the UTF-8 text of `bytes`. */
+  string(bytes: Buffer): void {
+    if (!needsEscape(bytes)) {
+      this.reserve(bytes.length + 2);
+      this.buffer[this.length++] = 0x22;
+      this.buffer.set(bytes, this.length);
+      this.length += bytes.length;
+      this.buffer[this.length++] = 0x22;
+      return;
+    }
+    this.text(JSON.stringify(bytes.toString('utf8')));
+  }
+
+  /** A JSON string holding the base64 of `bytes`. */
+  base64(bytes: Buffer): void {
+    this.reserve(Math.ceil(bytes.length / 3) * 4 + 2);
+    this.buffer[this.length++] = 0x22;
+    this.length += this.buffer.write(bytes.toString('base64'), this.length, 'latin1');
+    this.buffer[this.length++] = 0x22;
+  }
+
+  /** Any JS string, UTF-8 encoded. */
+  text(text: string): void {
+    this.reserve(Buffer.byteLength(text, 'utf8'));
+    this.length += this.buffer.write(text, this.length, 'utf8');
+  }
+
+  /** Bytes written so far; a view, valid until the next write. */
+  bytes(): Buffer {
+    return this.buffer.subarray(0, this.length);
+  }
+
+  get size(): number {
+    return this.length;
+  }
+
+  /** Forgets everything written after `size`. */
+  truncate(size: number): void {
+    this.length = Math.min(this.length, size);
+  }
+
+  private reserve(extra: number): void {
+    if (this.length + extra <= this.buffer.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.length + extra));
+    this.buffer.copy(next, 0, 0, this.length);
+    this.buffer = next;
+  }
+}
+
+/**
+ * Whether UTF-8 bytes need escaping inside a JSON string: quote, backslash, control characters,
+ * or bytes that are not well-formed UTF-8 (decoding shows those as U+FFFD, so they take the slow
+ * path, whose output is then exactly JSON.stringify's).
+ */
+function needsEscape(bytes: Buffer): boolean {
+  const n = bytes.length;
+  for (let i = 0; i < n; i++) {
+    const c = bytes[i] as number;
+    if (c < 0x80) {
+      if (c < 0x20 || c === 0x22 || c === 0x5c) return true;
+      continue;
+    }
+    // Well-formed UTF-8 (Unicode 3.9, table 3-7): the lead byte fixes the length and the range of the second byte.
+    let extra: number;
+    let low = 0x80;
+    let high = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) extra = 1;
+    else if (c >= 0xe0 && c <= 0xef) {
+      extra = 2;
+      if (c === 0xe0) low = 0xa0;
+      else if (c === 0xed) high = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      extra = 3;
+      if (c === 0xf0) low = 0x90;
+      else if (c === 0xf4) high = 0x8f;
+    } else return true;
+    if (i + extra >= n) return true;
+    const second = bytes[i + 1] as number;
+    if (second < low || second > high) return true;
+    for (let k = 2; k <= extra; k++) if (((bytes[i + k] as number) & 0xc0) !== 0x80) return true;
+    i += extra;
+  }
+  return false;
+}

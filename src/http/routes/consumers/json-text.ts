@@ -1,0 +1,174 @@
+/**
+ * Whether bytes are one complete JSON text (RFC 8259): a value with optional whitespace around it.
+ * It answers what JSON.parse(bytes.toString('utf8')) would accept, without building the value, so
+ * that stored JSON can be copied into a response instead of parsed and serialized again.
+ * Bytes of 0x80 and above only occur inside strings (multi-byte UTF-8, or bytes that decode to
+ * U+FFFD, which JSON.parse accepts there too). Nesting deeper than MAX_DEPTH is answered by
+ * JSON.parse itself.
+ */
+const MAX_DEPTH = 256;
+const TOO_DEEP = Symbol('too deep');
+
+export function isJsonText(bytes: Buffer): boolean {
+  const scanner = new Scanner(bytes);
+  try {
+    scanner.skipWhitespace();
+    if (!scanner.value(0)) return false;
+    scanner.skipWhitespace();
+    return scanner.position === bytes.length;
+  } catch (err) {
+    if (err !== TOO_DEEP) throw err;
+    try {
+      JSON.parse(bytes.toString('utf8'));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+class Scanner {
+  position = 0;
+
+  constructor(private readonly bytes: Buffer) {}
+
+  skipWhitespace(): void {
+    const b = this.bytes;
+    let i = this.position;
+    while (i < b.length) {
+      const c = b[i] as number;
+      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
+      i++;
+    }
+    this.position = i;
+  }
+
+  value(depth: number): boolean {
+    const c = this.bytes[this.position];
+    switch (c) {
+      case 0x7b: // {
+        return this.object(depth + 1);
+      case 0x5b: // [
+        return this.array(depth + 1);
+      case 0x22: // "
+        return this.string();
+      case 0x74: // t
+        return this.literal('true');
+      case 0x66: // f
+        return this.literal('false');
+      case 0x6e: // n
+        return this.literal('null');
+      default:
+        return this.number();
+    }
+  }
+
+  private object(depth: number): boolean {
+    if (depth > MAX_DEPTH) throw TOO_DEEP;
+    this.position++;
+    this.skipWhitespace();
+    if (this.bytes[this.position] === 0x7d) {
+      this.position++;
+      return true;
+    }
+    for (;;) {
+      if (this.bytes[this.position] !== 0x22 || !this.string()) return false;
+      this.skipWhitespace();
+      if (this.bytes[this.position] !== 0x3a) return false; // :
+      this.position++;
+      this.skipWhitespace();
+      if (!this.value(depth)) return false;
+      this.skipWhitespace();
+      const c = this.bytes[this.position];
+      this.position++;
+      if (c === 0x7d) return true;
+      if (c !== 0x2c) return false;
+      this.skipWhitespace();
+    }
+  }
+
+  private array(depth: number): boolean {
+    if (depth > MAX_DEPTH) throw TOO_DEEP;
+    this.position++;
+    this.skipWhitespace();
+    if (this.bytes[this.position] === 0x5d) {
+      this.position++;
+      return true;
+    }
+    for (;;) {
+      if (!this.value(depth)) return false;
+      this.skipWhitespace();
+      const c = this.bytes[this.position];
+      this.position++;
+      if (c === 0x5d) return true;
+      if (c !== 0x2c) return false;
+      this.skipWhitespace();
+    }
+  }
+
+  private string(): boolean {
+    const b = this.bytes;
+    let i = this.position + 1;
+    while (i < b.length) {
+      const c = b[i] as number;
+      if (c === 0x22) {
+        this.position = i + 1;
+        return true;
+      }
+      if (c < 0x20) return false;
+      if (c === 0x5c) {
+        const e = b[i + 1];
+        if (e === 0x75) {
+          for (let k = i + 2; k < i + 6; k++) if (!isHex(b[k])) return false;
+          i += 6;
+          continue;
+        }
+        if (e !== 0x22 && e !== 0x5c && e !== 0x2f && e !== 0x62 && e !== 0x66 && e !== 0x6e && e !== 0x72 && e !== 0x74) return false;
+        i += 2;
+        continue;
+      }
+      i++;
+    }
+    return false;
+  }
+
+  private number(): boolean {
+    const b = this.bytes;
+    let i = this.position;
+    if (b[i] === 0x2d) i++; // -
+    if (b[i] === 0x30) i++;
+    else if (isDigit19(b[i])) while (isDigit(b[i])) i++;
+    else return false;
+    if (b[i] === 0x2e) {
+      i++;
+      if (!isDigit(b[i])) return false;
+      while (isDigit(b[i])) i++;
+    }
+    if (b[i] === 0x65 || b[i] === 0x45) {
+      i++;
+      if (b[i] === 0x2b || b[i] === 0x2d) i++;
+      if (!isDigit(b[i])) return false;
+      while (isDigit(b[i])) i++;
+    }
+    this.position = i;
+    return true;
+  }
+
+  private literal(word: string): boolean {
+    for (let k = 0; k < word.length; k++) if (this.bytes[this.position + k] !== word.charCodeAt(k)) return false;
+    this.position += word.length;
+    return true;
+  }
+}
+
+function isDigit(c: number | undefined): boolean {
+  return c !== undefined && c >= 0x30 && c <= 0x39;
+}
+
+function isDigit19(c: number | undefined): boolean {
+  return c !== undefined && c >= 0x31 && c <= 0x39;
+}
+
+function isHex(c: number | undefined): boolean {
+  return c !== undefined && ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66));
+}
