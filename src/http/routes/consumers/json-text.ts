@@ -47,9 +47,9 @@ class Scanner {
     const c = this.bytes[this.position];
     switch (c) {
       case 0x7b: // {
-        return this.object(depth + 1);
+        return this.container(depth + 1, 0x7d, this.objectMember);
       case 0x5b: // [
-        return this.array(depth + 1);
+        return this.container(depth + 1, 0x5d, this.arrayMember);
       case 0x22: // "
         return this.string();
       case 0x74: // t
@@ -63,48 +63,37 @@ class Scanner {
     }
   }
 
-  private object(depth: number): boolean {
+  /** An object or an array: members separated by commas up to the closing bracket. */
+  private container(depth: number, close: number, member: (depth: number) => boolean): boolean {
     if (depth > MAX_DEPTH) throw TOO_DEEP;
     this.position++;
     this.skipWhitespace();
-    if (this.bytes[this.position] === 0x7d) {
+    if (this.bytes[this.position] === close) {
       this.position++;
       return true;
     }
     for (;;) {
-      if (this.bytes[this.position] !== 0x22 || !this.string()) return false;
-      this.skipWhitespace();
-      if (this.bytes[this.position] !== 0x3a) return false; // :
-      this.position++;
-      this.skipWhitespace();
-      if (!this.value(depth)) return false;
+      if (!member(depth)) return false;
       this.skipWhitespace();
       const c = this.bytes[this.position];
       this.position++;
-      if (c === 0x7d) return true;
-      if (c !== 0x2c) return false;
+      if (c === close) return true;
+      if (c !== 0x2c) return false; // ,
       this.skipWhitespace();
     }
   }
 
-  private array(depth: number): boolean {
-    if (depth > MAX_DEPTH) throw TOO_DEEP;
+  /** "name": value */
+  private readonly objectMember = (depth: number): boolean => {
+    if (this.bytes[this.position] !== 0x22 || !this.string()) return false;
+    this.skipWhitespace();
+    if (this.bytes[this.position] !== 0x3a) return false; // :
     this.position++;
     this.skipWhitespace();
-    if (this.bytes[this.position] === 0x5d) {
-      this.position++;
-      return true;
-    }
-    for (;;) {
-      if (!this.value(depth)) return false;
-      this.skipWhitespace();
-      const c = this.bytes[this.position];
-      this.position++;
-      if (c === 0x5d) return true;
-      if (c !== 0x2c) return false;
-      this.skipWhitespace();
-    }
-  }
+    return this.value(depth);
+  };
+
+  private readonly arrayMember = (depth: number): boolean => this.value(depth);
 
   private string(): boolean {
     const b = this.bytes;
