@@ -15,7 +15,8 @@ RUN npx tsc -p tsconfig.json && npm prune --omit=dev
 FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production PORT=8080 HOST=0.0.0.0 BASKET_DATA_DIR=/var/lib/basket
 WORKDIR /app
-RUN groupadd --system basket && useradd --system --gid basket --home /app basket \
+# uid/gid 999 fixed: the Kubernetes manifests' securityContext names them
+RUN groupadd --system --gid 999 basket && useradd --system --uid 999 --gid basket --home /app basket \
   && mkdir -p /var/lib/basket && chown basket:basket /var/lib/basket
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
