@@ -67,7 +67,11 @@ export async function buildApp(container: DependencyContainer): Promise<FastifyI
   await app.register(topicRoutes, { engine, numPartitions: config.numPartitions });
   await app.register(recordRoutes, { engine, maxPollTimeoutMs: config.maxPollTimeoutMs, shutdownSignal: lifecycle.shutdownSignal });
   await app.register(actuatorRoutes, { engine, lifecycle, version: VERSION });
-  await app.register(eventRoutes, { engine, hub: container.resolve<EventStreamHub>(TOKENS.EventStreamHub) });
+  await app.register(eventRoutes, {
+    engine,
+    hub: container.resolve<EventStreamHub>(TOKENS.EventStreamHub),
+    coordinator: container.isRegistered(TOKENS.GroupCoordinator) ? container.resolve<GroupCoordinator>(TOKENS.GroupCoordinator) : undefined,
+  });
   if (container.isRegistered(TOKENS.GroupCoordinator)) {
     await app.register(consumerRoutes, {
       consumers: container.resolve<ConsumerManager>(TOKENS.ConsumerManager),
