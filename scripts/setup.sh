@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Prepares a fresh Debian machine to run Basket's tests: the Debian packages the tests use
 # (librdkafka's mock Kafka cluster for the kafka engine, a C compiler for its launcher, chromium for
-# the browser tests of event streams, haproxy for the test of deploy/'s balancer config), then the
+# the browser tests of event streams, haproxy for the test of deploy/'s balancer config, the lz4 and zstd tools that cross-check our
+# compressed batches), then the
 # npm dependencies. Safe to run again: it installs only
 # what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(librdkafka-dev gcc libc6-dev pkg-config chromium haproxy)
+packages=(librdkafka-dev gcc libc6-dev pkg-config chromium haproxy lz4 zstd)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

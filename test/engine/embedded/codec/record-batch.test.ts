@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { EngineError } from '../../../../src/engine/engine-error';
 import {
   BATCH_HEADER_SIZE,
   CorruptBatchError,
@@ -210,21 +209,13 @@ test('readBatchHeader rejects magic other than 2', () => {
   assert.throws(() => readBatchHeader(buf), (err: unknown) => err instanceof CorruptBatchError && /magic 1/.test(err.message));
 });
 
-test('a compressed batch is refused with an error naming the codec', () => {
-  const names = ['gzip', 'snappy', 'lz4', 'zstd'];
-  for (let codec = 1; codec <= 4; codec++) {
+test('a batch whose attributes name a codec its payload is not in is corrupt, never garbage', () => {
+  for (let codec = 1; codec <= 6; codec++) {
     const buf = encodeRecordBatch([{ key: null, value: Buffer.from('x'), timestamp: T0 }], { baseOffset: 0 });
     buf.writeInt16BE(codec, 21);
     assert.equal(readBatchHeader(buf).compression, codec);
-    assert.throws(
-      () => decodeRecords(buf),
-      (err: unknown) =>
-        err instanceof EngineError && err.code === 'UNSUPPORTED_COMPRESSION_TYPE' && err.message.includes(names[codec - 1]),
-    );
+    assert.throws(() => decodeRecords(buf), CorruptBatchError, `codec ${codec}`);
   }
-  const unknown = encodeRecordBatch([{ key: null, value: Buffer.from('x'), timestamp: T0 }], { baseOffset: 0 });
-  unknown.writeInt16BE(6, 21);
-  assert.throws(() => decodeRecords(unknown), CorruptBatchError);
 });
 
 test('malformed record sections throw CorruptBatchError, never another error or garbage', () => {
