@@ -80,6 +80,8 @@ export class ConsumerInstance {
   begin(): () => void {
     this.activeRequests++;
     this.lastUsed = this.now();
+    // Any request keeps the member's session at the coordinator too, not only reads.
+    this.membership?.heartbeat().catch(() => undefined);
     return () => {
       this.activeRequests--;
       this.lastUsed = this.now();

@@ -5,6 +5,8 @@ import type { StorageEngine } from '../engine/storage-engine';
 import type { GroupCoordinator } from '../coordinator/group/group-coordinator';
 import { parseConsumerConfig, type ConsumerConfigInput } from './consumer-config';
 import { ConsumerInstance } from './consumer-instance';
+import { isCoordinatorError } from '../coordinator/group/coordinator-error';
+import { fromCoordinatorError } from './coordinator-api-errors';
 
 export interface ConsumerManagerOptions {
   /** consumer.instance.timeout.ms: an instance idle this long is closed (committing, leaving its group). */
@@ -83,12 +85,14 @@ export class ConsumerManager {
     return instance;
   }
 
-  /** Runs one request against an instance; the instance does not expire while it runs. */
+  /** Runs one request against an instance; the instance does not expire while it runs. Coordinator errors leave as client errors. */
   async use<T>(groupId: string, name: string, fn: (instance: ConsumerInstance) => Promise<T>): Promise<T> {
     const instance = this.get(groupId, name);
     const end = instance.begin();
     try {
       return await fn(instance);
+    } catch (err) {
+      throw isCoordinatorError(err) ? fromCoordinatorError(err) : err;
     } finally {
       end();
     }
