@@ -179,3 +179,24 @@ test('a client that goes away ends its long-poll and consumes nothing', { timeou
   const res = await get(app, `${base}/records?timeout=5000`, { accept: 'application/vnd.kafka.string.v2+json' });
   assert.deepEqual(res.body.map((r: any) => r.value), ['kept'], 'the record was not swallowed by the abandoned read');
 });
+
+test('auto.offset.reset: latest starts at the end, none refuses to guess until a position is set', async (t) => {
+  const { app } = await buildTestApp(t);
+  await post(app, '/topics', { name: 'reset', partitions: 1 }, 'application/json');
+  await produce(app, 'reset', ['old-1', 'old-2']);
+
+  await post(app, '/consumers/late', { name: 'l', format: 'json', 'auto.offset.reset': 'latest' }, V2);
+  await post(app, '/consumers/late/instances/l/subscription', { topics: ['reset'] }, V2);
+  assert.deepEqual((await get(app, '/consumers/late/instances/l/records?timeout=0', { accept: JSON_V2 })).body, []);
+  await produce(app, 'reset', ['new']);
+  assert.deepEqual((await get(app, '/consumers/late/instances/l/records?timeout=2000', { accept: JSON_V2 })).body.map((r: any) => r.value), ['new']);
+
+  await post(app, '/consumers/strict', { name: 's', format: 'json', 'auto.offset.reset': 'none' }, V2);
+  const base = '/consumers/strict/instances/s';
+  await post(app, `${base}/subscription`, { topics: ['reset'] }, V2);
+  const refused = await get(app, `${base}/records?timeout=0`, { accept: JSON_V2 });
+  assert.deepEqual([refused.status, refused.body.error_code], [409, 40903]);
+  assert.match(refused.body.message, /auto\.offset\.reset is none/);
+  await post(app, `${base}/positions`, { offsets: [{ topic: 'reset', partition: 0, offset: 1 }] }, V2);
+  assert.deepEqual((await get(app, `${base}/records?timeout=2000`, { accept: JSON_V2 })).body.map((r: any) => r.value), ['old-2', 'new']);
+});
