@@ -77,6 +77,7 @@ export async function buildApp(container: DependencyContainer): Promise<FastifyI
       consumers: container.resolve<ConsumerManager>(TOKENS.ConsumerManager),
       coordinator: container.resolve<GroupCoordinator>(TOKENS.GroupCoordinator),
       maxPollTimeoutMs: config.maxPollTimeoutMs,
+      shutdownSignal: lifecycle.shutdownSignal,
     });
     await app.register(groupRoutes, { admin: container.resolve<GroupAdmin>(TOKENS.GroupAdmin) });
   }

@@ -6,9 +6,13 @@ import type { FastifyReply } from 'fastify';
  */
 export function signalOnClientGone(reply: FastifyReply, also?: AbortSignal): AbortSignal {
   const controller = new AbortController();
-  reply.raw.once('close', () => {
-    if (!reply.raw.writableEnded) controller.abort();
-  });
+  // A client gone before the listener is attached never fires 'close' again.
+  if (reply.raw.socket === null || reply.raw.socket.destroyed) controller.abort();
+  else {
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableEnded) controller.abort();
+    });
+  }
   if (also === undefined) return controller.signal;
   return AbortSignal.any([controller.signal, also]);
 }

@@ -25,7 +25,8 @@ export const openapiPlugin = fp(
         },
         tags: [
           { name: 'produce', description: 'Write records' },
-          { name: 'consume', description: 'Read records' },
+          { name: 'consume', description: 'Read records: stateless reads, consumer instances (Confluent v2), Server-Sent Events' },
+          { name: 'groups', description: 'Consumer group admin' },
           { name: 'topics', description: 'Topic admin and partition offsets' },
           { name: 'cluster', description: 'Brokers' },
           { name: 'actuator', description: 'Health and info' },

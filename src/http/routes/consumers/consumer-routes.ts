@@ -31,6 +31,8 @@ export interface ConsumerRoutesOptions {
   consumers: ConsumerManager;
   coordinator: GroupCoordinator;
   maxPollTimeoutMs: number;
+  /** Ends waiting reads when the server begins to shut down. */
+  shutdownSignal: AbortSignal;
 }
 
 const INSTANCE = '/consumers/:group/instances/:instance';
@@ -43,7 +45,7 @@ const noContent = { 204: Type.Null({ description: 'No content' }) };
  * the group coordinator loads when the app gets ready; on close every instance commits (with
  * auto-commit) and leaves before the coordinator stops.
  */
-export const consumerRoutes: FastifyPluginAsyncTypebox<ConsumerRoutesOptions> = async (app, { consumers, coordinator, maxPollTimeoutMs }) => {
+export const consumerRoutes: FastifyPluginAsyncTypebox<ConsumerRoutesOptions> = async (app, { consumers, coordinator, maxPollTimeoutMs, shutdownSignal }) => {
   acceptEmptyJsonBodies(app as unknown as FastifyInstance);
   app.addHook('onReady', async () => {
     consumers.start();
@@ -220,9 +222,8 @@ export const consumerRoutes: FastifyPluginAsyncTypebox<ConsumerRoutesOptions> = 
     },
   }, async (request, reply) => {
     const { timeout, max_bytes } = request.query;
-    const signal = signalOnClientGone(reply);
-    // A client gone before the listener was attached never fires it.
-    if (request.raw.socket?.destroyed === true) return [];
+    const signal = signalOnClientGone(reply, shutdownSignal);
+    if (signal.aborted && !shutdownSignal.aborted) return [];
     return use(request, async (instance) => {
       const format = recordsFormat(request.headers.accept, instance.config.format);
       const body = await instance.poll({ timeoutMs: timeout ?? instance.config.requestTimeoutMs, maxBytes: max_bytes, signal }, (records) => {
