@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import type { Logger } from 'pino';
 import { TOKENS } from './tokens';
@@ -8,7 +9,7 @@ import { KafkaEngine } from './engine/kafka/kafka-engine';
 import { DefaultPartitioner } from './engine/partitioner';
 import { ProduceService } from './produce/produce-service';
 import { ReceiptStore } from './produce/receipts';
-import { IdempotencyKeyStore } from './produce/idempotency/idempotency-key-store';
+import { IDEMPOTENCY_DIR, IdempotencyKeyStore } from './produce/idempotency/idempotency-key-store';
 import { IdempotentProducer } from './produce/idempotency/idempotent-producer';
 import { Lifecycle } from './lifecycle';
 import { EventStreamHub } from './sse/event-stream-hub';
@@ -43,9 +44,8 @@ export function createContainer(config: BasketConfig, logger: Logger): Dependenc
   });
   c.register(TOKENS.IdempotentProducer, {
     useFactory: once((d) => {
-      const engine = d.resolve<StorageEngine>(TOKENS.StorageEngine);
       const log = logger.child({ component: 'idempotency' });
-      const store = new IdempotencyKeyStore(engine, { ttlMs: config.produce.idempotencyKeyTtlMs, maxKeys: config.produce.maxIdempotencyKeys }, log);
+      const store = new IdempotencyKeyStore(join(config.dataDir, IDEMPOTENCY_DIR), { ttlMs: config.produce.idempotencyKeyTtlMs, maxKeys: config.produce.maxIdempotencyKeys }, log);
       return new IdempotentProducer(d.resolve<ProduceService>(TOKENS.ProduceService), store, log);
     }),
   });

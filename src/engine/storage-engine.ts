@@ -39,6 +39,14 @@ export interface ProducerBatchIdentity {
   baseSequence: number;
 }
 
+const INT32_MAX = 0x7fff_ffff;
+
+/** Kafka's DefaultRecordBatch.incrementSequence: producer sequences are int32 and wrap to 0. */
+export function incrementSequence(sequence: number, increment: number): number {
+  if (sequence > INT32_MAX - increment) return increment - (INT32_MAX - sequence) - 1;
+  return sequence + increment;
+}
+
 export interface AppendOptions {
   acks: Acks;
   /** Set by idempotent producers; engines without `allocateProducerIds` ignore it. */

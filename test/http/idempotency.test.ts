@@ -9,7 +9,8 @@ import { buildApp } from '../../src/app';
 import { TOKENS } from '../../src/tokens';
 import { EngineError } from '../../src/engine/engine-error';
 import type { StorageEngine } from '../../src/engine/storage-engine';
-import { IDEMPOTENCY_KEYS_TOPIC } from '../../src/produce/idempotency/idempotency-records';
+import type { IdempotentProducer } from '../../src/produce/idempotency/idempotent-producer';
+import type { IdempotencyKeyStore } from '../../src/produce/idempotency/idempotency-key-store';
 import { buildTestApp, post, get, highWatermarks, JSON_V2 } from '../helper';
 import { defer, tempDir } from '../engine/embedded/helpers';
 
@@ -32,7 +33,7 @@ async function openApp(t: TestContext, dataDir: string) {
   const config = loadConfig({ env: { BASKET_DATA_DIR: dataDir, LOG_LEVEL: 'silent' }, configDir: dataDir });
   const container = createContainer(config, pino({ level: 'silent' }));
   const engine = container.resolve<StorageEngine>(TOKENS.StorageEngine);
-  const faults = { failing: (_topic: string, _value: string): 'write-then-fail' | 'fail' | undefined => undefined };
+  const faults = { failing: (_topic: string, _value: string): 'write-then-fail' | 'fail' | undefined => undefined, loseOutcomes: false };
   const realAppend = engine.append.bind(engine);
   engine.append = async (topic, partition, records, options) => {
     const fault = faults.failing(topic, records[0]?.value?.toString() ?? '');
@@ -43,6 +44,10 @@ async function openApp(t: TestContext, dataDir: string) {
   };
   await engine.start();
   const app = await buildApp(container);
+  // The outcome record can be made to fail, as if the process died before writing it.
+  const store = (container.resolve<IdempotentProducer>(TOKENS.IdempotentProducer) as unknown as { store: IdempotencyKeyStore }).store;
+  const writeCompleted = store.writeCompleted.bind(store);
+  store.writeCompleted = (...args) => (faults.loseOutcomes ? Promise.reject(new Error('injected: died before the outcome')) : writeCompleted(...args));
   let closed = false;
   const close = async () => {
     if (closed) return;
@@ -145,7 +150,7 @@ test('death after the append, before the outcome is written: the repeat after a 
   const body = { records: [{ value: 'paid' }, { value: 'shipped' }] };
   const a = await openApp(t, dataDir);
   // The outcome record never reaches the key topic: as if the process died right after the append.
-  a.faults.failing = (topic, value) => (topic === IDEMPOTENCY_KEYS_TOPIC && value.includes('"completed"') ? 'fail' : undefined);
+  a.faults.loseOutcomes = true;
   const first = await post(a.app, '/topics/resume', body, JSON_V2, { 'idempotency-key': 'pay-7' });
   assert.equal(first.status, 200);
   await a.close();

@@ -1,5 +1,5 @@
 import { EngineError } from '../engine-error';
-import type { Acks, AppendResult } from '../storage-engine';
+import { incrementSequence, type Acks, type AppendResult } from '../storage-engine';
 
 /** Kafka's ProducerStateEntry.NUM_BATCHES_TO_RETAIN: the batches per producer a retry is matched against. */
 export const NUM_BATCHES_TO_RETAIN = 5;
@@ -28,11 +28,7 @@ export interface ProducerStateEntry {
   lastTimestamp: number;
 }
 
-/** Kafka's DefaultRecordBatch.incrementSequence: sequences are int32 and wrap to 0. */
-export function incrementSequence(sequence: number, increment: number): number {
-  if (sequence > INT32_MAX - increment) return increment - (INT32_MAX - sequence) - 1;
-  return sequence + increment;
-}
+export { incrementSequence };
 
 /**
  * Kafka's ProducerStateManager for one partition: for each idempotent producer id, its epoch and

@@ -1,23 +1,18 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { EngineError } from '../../engine/engine-error';
-import type { StorageEngine } from '../../engine/storage-engine';
+import type { Acks } from '../../engine/storage-engine';
 import type { ProduceOutcome } from '../produce-service';
-import {
-  decodeKeyRecord,
-  decodeOutcomes,
-  encodeKeyRecord,
-  encodeOutcomes,
-  IDEMPOTENCY_KEYS_TOPIC,
-  type IntentRecord,
-  type KeyRecord,
-} from './idempotency-records';
+import { IdempotencyJournal } from './idempotency-journal';
+import { decodeKeyRecord, decodeOutcomes, encodeKeyRecord, encodeOutcomes, type IntentRecord, type KeyRecord } from './idempotency-records';
 
 export interface IdempotencyKeyStoreOptions {
   /** How long a key is remembered after its first request, ms. */
   ttlMs: number;
   /** Most keys held in memory; past it the oldest settled keys are forgotten early. */
   maxKeys: number;
+  /** Journal bytes kept on disk; past it the oldest segments go. Default 256 MiB. */
+  maxJournalBytes?: number;
   now?: () => number;
 }
 
@@ -35,7 +30,9 @@ export interface KeyEntry {
   inFlight?: Promise<ProduceOutcome[]>;
 }
 
-const REPLAY_FETCH_BYTES = 1 << 20;
+const SEGMENT_BYTES = 16 << 20;
+/** The journal's directory under the data directory. */
+export const IDEMPOTENCY_DIR = 'idempotency';
 
 /** A keyed request's receipt id: derived from the key, so it can be looked up after a restart. */
 export function keyedReceiptId(key: string): string {
@@ -43,10 +40,12 @@ export function keyedReceiptId(key: string): string {
 }
 
 /**
- * The Idempotency-Key table: in memory for lookups, made durable as records in the internal topic
- * `__idempotency_keys` (intent before the first append, completed after it, released when refused),
- * each fsynced (acks=all) before it counts. `start` replays the topic, so keys survive a restart;
- * records older than the window are skipped, and the topic's retention.ms drops them from disk.
+ * The Idempotency-Key table: in memory for lookups, made durable as records in its own journal
+ * under the data directory (idempotency-journal.ts): the intent before a request's first append,
+ * its outcome after, a release when it was refused. A record is as durable as the request's own
+ * acks ask before it counts: written (it survives a process crash, as acks=1 records do) and, for
+ * acks=all, fsynced. `start` replays the journal, so keys survive a restart; records older than the
+ * window are skipped, and whole journal segments past it are deleted.
  *
  * Invariants: at most one entry per key; an entry with an intent and no outcome is "pending": its
  * request may or may not have appended, and only resuming it (idempotent-producer.ts) tells.
@@ -55,74 +54,50 @@ export function keyedReceiptId(key: string): string {
 export class IdempotencyKeyStore {
   private readonly entries = new Map<string, KeyEntry>();
   private readonly byReceipt = new Map<string, string>();
-  private starting: Promise<void> | undefined;
+  private readonly journal: IdempotencyJournal;
+  private started = false;
   private sweep: NodeJS.Timeout | undefined;
   private readonly now: () => number;
   private closed = false;
+  /** Records of this turn of the event loop: one write for all of them (see `write`). */
+  private queued: Buffer[] = [];
+  private waiting: Array<{ resolve: () => void; reject: (err: unknown) => void; acks: Acks }> = [];
 
   constructor(
-    private readonly engine: StorageEngine,
+    dir: string,
     private readonly options: IdempotencyKeyStoreOptions,
     private readonly logger: Logger,
   ) {
     this.now = options.now ?? Date.now;
+    this.journal = new IdempotencyJournal(dir, {
+      ttlMs: options.ttlMs,
+      segmentBytes: SEGMENT_BYTES,
+      segmentMs: Math.max(60_000, Math.floor(options.ttlMs / 4)),
+      maxBytes: options.maxJournalBytes ?? 256 << 20,
+      now: this.now,
+    });
   }
 
   get size(): number {
     return this.entries.size;
   }
 
-  /** Creates the topic if needed and replays it; concurrent and later calls share the first. */
-  start(): Promise<void> {
-    this.starting ??= this.load().catch((err: unknown) => {
-      this.starting = undefined;
-      throw err;
-    });
-    return this.starting;
-  }
-
-  private async load(): Promise<void> {
+  /** Replays the journal once; later calls return at once. */
+  start(): void {
+    if (this.started) return;
     const started = Date.now();
-    await this.ensureTopic();
-    let offset = (await this.engine.listOffset(IDEMPOTENCY_KEYS_TOPIC, 0, 'earliest')).offset;
-    const end = (await this.engine.listOffset(IDEMPOTENCY_KEYS_TOPIC, 0, 'latest')).offset;
-    let records = 0;
-    while (offset < end) {
-      const response = await this.engine.fetch({
-        partitions: [{ topic: IDEMPOTENCY_KEYS_TOPIC, partition: 0, offset }],
-        maxBytes: REPLAY_FETCH_BYTES,
-        maxWaitMs: 0,
-        isolationLevel: 'read_uncommitted',
-      });
-      const p = response.partitions[0];
-      if (p.error !== undefined) throw p.error;
-      if (p.records.length === 0) break;
-      for (const r of p.records) {
-        const decoded = decodeKeyRecord(r);
-        if (decoded !== undefined) this.replay(decoded.key, decoded.record);
-        records++;
-      }
-      offset = p.nextOffset;
+    const payloads = this.journal.open();
+    for (const payload of payloads) {
+      const decoded = decodeKeyRecord(payload);
+      if (decoded !== undefined) this.replay(decoded.key, decoded.record);
     }
     this.expire();
+    this.evict();
+    this.started = true;
     const interval = Math.max(1000, Math.min(60_000, Math.floor(this.options.ttlMs / 10)));
     this.sweep = setInterval(() => this.expire(), interval);
     this.sweep.unref();
-    this.logger.info({ records, keys: this.entries.size, ms: Date.now() - started }, 'idempotency keys loaded');
-  }
-
-  private async ensureTopic(): Promise<void> {
-    if ((await this.engine.partitionCount(IDEMPOTENCY_KEYS_TOPIC)) !== undefined) return;
-    const ttl = this.options.ttlMs;
-    try {
-      await this.engine.createTopic({
-        name: IDEMPOTENCY_KEYS_TOPIC,
-        partitions: 1,
-        configs: { 'retention.ms': String(ttl), 'segment.ms': String(Math.max(60_000, Math.floor(ttl / 4))), 'segment.bytes': String(64 << 20) },
-      });
-    } catch (err) {
-      if (!(err instanceof EngineError && err.code === 'TOPIC_ALREADY_EXISTS')) throw err;
-    }
+    this.logger.info({ records: payloads.length, keys: this.entries.size, ms: Date.now() - started }, 'idempotency keys loaded');
   }
 
   private replay(key: string, record: KeyRecord): void {
@@ -162,7 +137,7 @@ export class IdempotencyKeyStore {
   private insert(key: string, fingerprint: string, createdAt: number, async: boolean): KeyEntry {
     const entry: KeyEntry = { key, fingerprint, createdAt, async };
     this.entries.set(key, entry);
-    this.byReceipt.set(keyedReceiptId(key), key);
+    if (async) this.byReceipt.set(keyedReceiptId(key), key);
     return entry;
   }
 
@@ -172,16 +147,17 @@ export class IdempotencyKeyStore {
   }
 
   private remove(key: string): void {
+    const entry = this.entries.get(key);
     this.entries.delete(key);
-    this.byReceipt.delete(keyedReceiptId(key));
+    if (entry?.async) this.byReceipt.delete(keyedReceiptId(key));
   }
 
-  async writeIntent(entry: KeyEntry, intent: IntentRecord): Promise<void> {
-    await this.write(entry.key, intent);
+  async writeIntent(entry: KeyEntry, intent: IntentRecord, acks: Acks): Promise<void> {
+    await this.write(entry.key, intent, acks);
     entry.intent = intent;
   }
 
-  async writeCompleted(entry: KeyEntry, outcomes: ProduceOutcome[]): Promise<void> {
+  async writeCompleted(entry: KeyEntry, outcomes: ProduceOutcome[], acks: Acks): Promise<void> {
     await this.write(entry.key, {
       type: 'completed',
       v: 0,
@@ -189,17 +165,52 @@ export class IdempotencyKeyStore {
       createdAt: entry.createdAt,
       async: entry.async,
       outcomes: encodeOutcomes(outcomes),
-    });
+    }, acks);
   }
 
-  async writeReleased(entry: KeyEntry): Promise<void> {
+  async writeReleased(entry: KeyEntry, acks: Acks): Promise<void> {
     this.drop(entry);
-    await this.write(entry.key, { type: 'released', v: 0 });
+    await this.write(entry.key, { type: 'released', v: 0 }, acks);
   }
 
-  private async write(key: string, record: KeyRecord): Promise<void> {
-    if (this.closed) throw new EngineError('ENGINE_CLOSED', 'The idempotency key store is closed');
-    await this.engine.append(IDEMPOTENCY_KEYS_TOPIC, 0, [encodeKeyRecord(key, record, this.now())], { acks: -1 });
+  /**
+   * Resolves once the record is written (it then survives a process crash) and, for acks=all,
+   * fsynced. Records asked for in the same turn of the event loop go out in one write at its end:
+   * measured, one write(2) per turn beats one per record, though a keyed request then waits a turn.
+   */
+  private write(key: string, record: KeyRecord, acks: Acks): Promise<void> {
+    if (this.closed) return Promise.reject(new EngineError('ENGINE_CLOSED', 'The idempotency key store is closed'));
+    if (this.queued.length === 0) setImmediate(() => this.flush());
+    this.queued.push(encodeKeyRecord(key, record));
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject, acks }));
+  }
+
+  private flush(): void {
+    const records = this.queued;
+    const waiting = this.waiting;
+    this.queued = [];
+    this.waiting = [];
+    const failed = (err: unknown): void => {
+      const error = new EngineError('KAFKA_STORAGE_ERROR', `The idempotency key journal failed: ${(err as Error).message}`, { cause: err });
+      for (const w of waiting) w.reject(error);
+    };
+    try {
+      this.journal.append(records);
+    } catch (err) {
+      failed(err);
+      return;
+    }
+    const needSync = waiting.filter((w) => w.acks === -1);
+    for (const w of waiting) if (w.acks !== -1) w.resolve();
+    if (needSync.length > 0) {
+      this.journal.sync().then(
+        () => needSync.forEach((w) => w.resolve()),
+        (err: unknown) => {
+          const error = new EngineError('KAFKA_STORAGE_ERROR', `The idempotency key journal failed: ${(err as Error).message}`, { cause: err });
+          needSync.forEach((w) => w.reject(error));
+        },
+      );
+    }
   }
 
   /** Forgets keys past the window (creation order: stops at the first live one). */
@@ -220,8 +231,11 @@ export class IdempotencyKeyStore {
     }
   }
 
-  close(): void {
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.queued.length > 0) this.flush();
     this.closed = true;
     if (this.sweep !== undefined) clearInterval(this.sweep);
+    await this.journal.close();
   }
 }

@@ -1,8 +1,4 @@
-import type { ConsumerRecord, ProducerRecord } from '../../engine/storage-engine';
 import type { ProduceOutcome, ProducePlan } from '../produce-service';
-
-/** The internal topic holding Idempotency-Key records; one partition, so one group commit serves them all. */
-export const IDEMPOTENCY_KEYS_TOPIC = '__idempotency_keys';
 
 /**
  * Written, fsynced, before a keyed request's first append. It names the lane (producer id and
@@ -46,16 +42,16 @@ export interface ReleasedRecord {
 
 export type KeyRecord = IntentRecord | CompletedRecord | ReleasedRecord;
 
-export function encodeKeyRecord(key: string, record: KeyRecord, now: number): ProducerRecord {
-  return { key: Buffer.from(key, 'utf8'), value: Buffer.from(JSON.stringify(record), 'utf8'), timestamp: now };
+/** A journal payload: JSON `{"key": ..., "record": {...}}`. */
+export function encodeKeyRecord(key: string, record: KeyRecord): Buffer {
+  return Buffer.from(JSON.stringify({ key, record }), 'utf8');
 }
 
 /** The key and its record; undefined for a record this version does not know (skipped on replay). */
-export function decodeKeyRecord(r: ConsumerRecord): { key: string; record: KeyRecord } | undefined {
-  if (r.key === null || r.value === null) return undefined;
-  const record = JSON.parse(r.value.toString('utf8')) as KeyRecord;
-  if (record.v !== 0 || !['intent', 'completed', 'released'].includes(record.type)) return undefined;
-  return { key: r.key.toString('utf8'), record };
+export function decodeKeyRecord(payload: Buffer): { key: string; record: KeyRecord } | undefined {
+  const { key, record } = JSON.parse(payload.toString('utf8')) as { key?: unknown; record?: KeyRecord };
+  if (typeof key !== 'string' || record === undefined || record.v !== 0 || !['intent', 'completed', 'released'].includes(record.type)) return undefined;
+  return { key, record };
 }
 
 /** Run-length encoding of a plan's record -> partition assignment. */

@@ -22,6 +22,7 @@ export interface KeyedProduceRun {
   repeated: boolean;
   /** How the first request asked to be answered; a repeat answers the same way. */
   async: boolean;
+  /** Set when `async`. */
   receiptId: string;
 }
 
@@ -29,7 +30,8 @@ export interface KeyedProduceRun {
  * Produce with an Idempotency-Key, exactly once across retries and crashes.
  *
  * A new key: plan the request, take a lane, write the intent (lane identity, each partition's base
- * sequence, the record-to-partition assignment) and wait for its fsync, then send. After success the
+ * sequence, the record-to-partition assignment) and wait until it is as durable as the request's
+ * records will be (fsynced for acks=all, written otherwise), then send. After success the
  * completed record is written, and only once it is durable does the lane go back to the pool: until
  * then the request's batches stay the lane's last ones, which the engine remembers.
  *
@@ -54,7 +56,7 @@ export class IdempotentProducer {
 
   /** Resolves once this request's appends are issued, or once an earlier request with the key answers it. */
   async send(request: KeyedProduceRequest): Promise<KeyedProduceRun> {
-    await this.store.start();
+    this.store.start();
     const entry = this.store.get(request.key);
     if (entry === undefined) return this.run(this.store.begin(request.key, request.fingerprint, request.async), request, undefined);
     if (entry.fingerprint !== request.fingerprint) {
@@ -63,7 +65,7 @@ export class IdempotentProducer {
         `Idempotency-Key '${request.key}' was first used for a different request (another path, content type or body)`,
       );
     }
-    const receiptId = keyedReceiptId(request.key);
+    const receiptId = entry.async ? keyedReceiptId(request.key) : '';
     if (entry.outcomes !== undefined) return { done: Promise.resolve(entry.outcomes), repeated: true, async: entry.async, receiptId };
     if (entry.inFlight !== undefined) return { done: entry.inFlight, repeated: true, async: entry.async, receiptId };
     return this.run(entry, request, entry.intent);
@@ -74,7 +76,7 @@ export class IdempotentProducer {
    * request, or `pending` for a request a repeat must resume; undefined for an unknown id.
    */
   async receipt(receiptId: string): Promise<{ outcomes?: ProduceOutcome[]; running?: Promise<ProduceOutcome[]> } | 'pending' | undefined> {
-    await this.store.start();
+    this.store.start();
     const entry = this.store.byReceiptId(receiptId);
     if (entry === undefined || !entry.async) return undefined;
     if (entry.outcomes !== undefined) return { outcomes: entry.outcomes };
@@ -84,7 +86,7 @@ export class IdempotentProducer {
 
   async close(): Promise<void> {
     await Promise.all(this.settling);
-    this.store.close();
+    await this.store.close();
   }
 
   private async run(entry: KeyEntry, request: KeyedProduceRequest, resume: IntentRecord | undefined): Promise<KeyedProduceRun> {
@@ -98,7 +100,7 @@ export class IdempotentProducer {
       if (resume === undefined) {
         lane = await this.produce.lanes.acquire();
         intentTried = true;
-        await this.store.writeIntent(entry, this.intentFor(entry, plan, lane));
+        await this.store.writeIntent(entry, this.intentFor(entry, plan, lane), request.acks);
       } else {
         lane = resumedLane(resume);
       }
@@ -129,10 +131,10 @@ export class IdempotentProducer {
         gate.reject(err);
       },
     );
-    const settling = sent.settled.then((settlement) => this.settle(entry, sent.done, lane, resume !== undefined, settlement));
+    const settling = sent.settled.then((settlement) => this.settle(entry, sent.done, request.acks, lane, resume !== undefined, settlement));
     this.settling.add(settling);
     void settling.finally(() => this.settling.delete(settling));
-    return { done: gate.promise, repeated: false, async: entry.async, receiptId: keyedReceiptId(entry.key) };
+    return { done: gate.promise, repeated: false, async: entry.async, receiptId: entry.async ? keyedReceiptId(entry.key) : '' };
   }
 
   private intentFor(entry: KeyEntry, plan: ProducePlan, lane: ProducerLane | undefined): IntentRecord {
@@ -159,6 +161,7 @@ export class IdempotentProducer {
   private async settle(
     entry: KeyEntry,
     done: Promise<ProduceOutcome[]>,
+    acks: Acks,
     lane: ProducerLane | undefined,
     resumed: boolean,
     settlement: 'ok' | 'refused' | 'unknown',
@@ -166,22 +169,22 @@ export class IdempotentProducer {
     let reusable = settlement !== 'unknown' && !resumed;
     if (settlement === 'ok') {
       try {
-        await this.store.writeCompleted(entry, await done);
+        await this.store.writeCompleted(entry, await done, acks);
       } catch (err) {
         reusable = false;
         this.logger.warn({ err, key: entry.key }, 'could not persist an idempotency key outcome; a repeat will resume the request');
       }
     } else if (settlement === 'refused') {
-      await this.release(entry);
+      await this.release(entry, acks);
     }
     if (lane === undefined) return;
     if (reusable) this.produce.lanes.release(lane);
     else this.produce.lanes.retire(lane);
   }
 
-  private async release(entry: KeyEntry): Promise<void> {
+  private async release(entry: KeyEntry, acks: Acks): Promise<void> {
     try {
-      await this.store.writeReleased(entry);
+      await this.store.writeReleased(entry, acks);
     } catch (err) {
       this.logger.warn({ err, key: entry.key }, 'could not persist the release of an idempotency key');
     }

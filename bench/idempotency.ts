@@ -1,0 +1,129 @@
+import autocannon from 'autocannon';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startBasket } from './servers';
+
+/**
+ * What an Idempotency-Key per request costs. Basket runs as a child process; autocannon sends the
+ * same bodies with a fresh Idempotency-Key per request, or a fresh header Basket ignores (so the
+ * load generator does the same work in both), in interleaved rounds so the machine's drift hits
+ * both alike.
+ *   single: one ~100-byte JSON record per request, 64 connections, acks=1 and acks=all
+ *   batch:  1,000 such records per request, 8 connections, acks=1
+ * Printed: requests/s, records/s, the keyed/unkeyed ratio (goal >= 0.85), stored bytes per record
+ * of the topic, and the key records' bytes per request.
+ * Usage: node dist/bench/idempotency.js [durationSec=5] [rounds=2]
+ */
+const durationSec = Number(process.argv[2] ?? 5);
+const rounds = Number(process.argv[3] ?? 2);
+
+function record(i: number): { value: unknown } {
+  return { value: { id: i, user: `user-${i % 1000}`, item: 'free-range-eggs', qty: 12, note: 'deliver before noon please' } };
+}
+
+const single = JSON.stringify({ records: [record(1)] });
+const batch = JSON.stringify({ records: Array.from({ length: 1000 }, (_, i) => record(i)) });
+
+interface Scenario {
+  name: string;
+  path: string;
+  body: string;
+  recordsPerRequest: number;
+  connections: number;
+}
+
+const SCENARIOS: Scenario[] = [
+  { name: 'single, acks=1', path: '/topics/bench-single-1?acks=1', body: single, recordsPerRequest: 1, connections: 64 },
+  { name: 'single, acks=all', path: '/topics/bench-single-all?acks=all', body: single, recordsPerRequest: 1, connections: 64 },
+  { name: '1000-record batch, acks=1', path: '/topics/bench-batch-1?acks=1', body: batch, recordsPerRequest: 1000, connections: 8 },
+];
+
+let keySeq = 0;
+let keyedRequests = 0;
+
+function journalBytes(dataDir: string): number {
+  const dir = join(dataDir, 'idempotency');
+  return readdirSync(dir).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+}
+
+async function run(url: string, s: Scenario, keyed: boolean, seconds: number): Promise<{ rps: number; non2xx: number; errors: number }> {
+  const prefix = `bench-${process.pid}-${Date.now()}`;
+  const result = await autocannon({
+    url,
+    connections: s.connections,
+    duration: seconds,
+    requests: [
+      {
+        method: 'POST',
+        path: s.path,
+        headers: { 'content-type': 'application/vnd.kafka.json.v2+json' },
+        body: s.body,
+        // Both runs build a fresh header per request, so the load generator's work is the same.
+        setupRequest: (req) => {
+          req.headers = { ...req.headers, [keyed ? 'idempotency-key' : 'x-request-seq']: `${prefix}-${keySeq++}` };
+          if (keyed) keyedRequests++;
+          return req;
+        },
+      },
+    ],
+  });
+  if (result.non2xx + result.errors > 0) {
+    console.log(`  ${s.name}${keyed ? ' (key)' : ''}: status codes ${JSON.stringify(result.statusCodeStats)}, errors ${result.errors}, timeouts ${result.timeouts}`);
+  }
+  return { rps: result.requests.average, non2xx: result.non2xx, errors: result.errors };
+}
+
+async function topicBytes(url: string, topic: string): Promise<{ bytes: number; records: number }> {
+  const res = await fetch(`${url}/topics/${topic}/partitions`);
+  const partitions = (await res.json()) as Array<{ size_bytes: number; high_watermark: number }>;
+  let bytes = 0;
+  let records = 0;
+  for (const p of partitions) {
+    bytes += p.size_bytes;
+    records += p.high_watermark;
+  }
+  return { bytes, records };
+}
+
+async function main(): Promise<void> {
+  console.log(`idempotency keys, node ${process.version}; ${durationSec}s per run, ${rounds} interleaved rounds; value ~${JSON.stringify(record(1).value).length} bytes`);
+  const dataDir = mkdtempSync(join(tmpdir(), 'basket-bench-idem-'));
+  const basket = await startBasket(18095, { BASKET_DEFAULT_ACKS: '1', BASKET_DATA_DIR: dataDir });
+  try {
+    for (const s of SCENARIOS) {
+      // warm-up: JIT, topic creation, the key store's first load
+      await run(basket.url, s, false, 1);
+      await run(basket.url, s, true, 1);
+      const plain: number[] = [];
+      const keyed: number[] = [];
+      let failures = 0;
+      for (let r = 0; r < rounds; r++) {
+        const a = await run(basket.url, s, false, durationSec);
+        const b = await run(basket.url, s, true, durationSec);
+        plain.push(a.rps);
+        keyed.push(b.rps);
+        failures += a.non2xx + a.errors + b.non2xx + b.errors;
+      }
+      const p = plain.reduce((x, y) => x + y, 0) / plain.length;
+      const k = keyed.reduce((x, y) => x + y, 0) / keyed.length;
+      const topic = s.path.split('/')[2].split('?')[0];
+      const stored = await topicBytes(basket.url, topic);
+      console.log(
+        `${s.name.padEnd(26)} no key ${Math.round(p).toString().padStart(7)} req/s ${Math.round(p * s.recordsPerRequest).toString().padStart(9)} rec/s | ` +
+          `key ${Math.round(k).toString().padStart(7)} req/s ${Math.round(k * s.recordsPerRequest).toString().padStart(9)} rec/s | ` +
+          `ratio ${(k / p).toFixed(2)} (rounds ${plain.map((x, i) => (keyed[i] / x).toFixed(2)).join(' ')}) | ` +
+          `${(stored.bytes / Math.max(1, stored.records)).toFixed(1)} B/record | failures ${failures}`,
+      );
+    }
+    console.log(`idempotency journal: ${(journalBytes(dataDir) / Math.max(1, keyedRequests)).toFixed(0)} bytes per keyed request (intent + outcome)`);
+  } finally {
+    await basket.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
