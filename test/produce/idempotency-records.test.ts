@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeAssignment, decodeOutcomes, encodeAssignment, encodeOutcomes } from '../../src/produce/idempotency/idempotency-records';
+import { decodeAssignment, decodeKeyRecord, decodeOutcomes, encodeAssignment, encodeKeyRecord, encodeOutcomes } from '../../src/produce/idempotency/idempotency-records';
 import { parseIdempotencyKey, requestFingerprint } from '../../src/produce/idempotency/request-fingerprint';
 import { parsePrefer } from '../../src/http/routes/receipts/prefer-header';
 import type { ProduceOutcome } from '../../src/produce/produce-service';
@@ -47,4 +47,25 @@ test('Prefer header: respond-async and wait, in any case and across headers', ()
   assert.deepEqual(parsePrefer('Respond-Async, wait=10'), { respondAsync: true, waitSeconds: 10 });
   assert.deepEqual(parsePrefer(['return=minimal', 'wait=2.5']), { respondAsync: false, waitSeconds: 2.5 });
   assert.deepEqual(parsePrefer('wait=-1'), { respondAsync: false });
+});
+
+test('key records encode as the JSON they decode from', () => {
+  const intent = {
+    type: 'intent' as const,
+    v: 0 as const,
+    fingerprint: 'ab'.repeat(32),
+    createdAt: 1700000000000,
+    async: true,
+    topic: 'orders',
+    producerId: 7,
+    producerEpoch: 0,
+    assignment: [0, 2, 1, 1],
+    sequences: [0, 5, 1, 9],
+  };
+  const completed = { type: 'completed' as const, v: 0 as const, fingerprint: 'cd'.repeat(32), createdAt: 1, async: false, outcomes: [0, 10, 2, 5] };
+  for (const record of [intent, completed, { type: 'released' as const, v: 0 as const }]) {
+    const payload = encodeKeyRecord('key "with" \\ quotes', record);
+    assert.deepEqual(JSON.parse(payload.toString()), { key: 'key "with" \\ quotes', record });
+    assert.deepEqual(decodeKeyRecord(payload), { key: 'key "with" \\ quotes', record });
+  }
 });

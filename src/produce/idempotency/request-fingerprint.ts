@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { ApiError } from '../../errors';
 
 /** Longest Idempotency-Key accepted, in characters. */
@@ -28,5 +28,5 @@ export function parseIdempotencyKey(header: string | string[] | undefined): stri
  */
 export function requestFingerprint(method: string, path: string, contentType: string | undefined, body: string): string {
   const mediaType = (contentType ?? '').split(';')[0].trim().toLowerCase();
-  return createHash('sha256').update(`${method.toUpperCase()} ${path}\n${mediaType}\n`).update(body, 'utf8').digest('hex');
+  return hash('sha256', `${method.toUpperCase()} ${path}\n${mediaType}\n${body}`, 'hex');
 }
