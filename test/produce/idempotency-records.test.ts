@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeAssignment, decodeKeyRecord, decodeOutcomes, encodeAssignment, encodeKeyRecord, encodeOutcomes } from '../../src/produce/idempotency/idempotency-records';
@@ -68,4 +69,11 @@ test('key records encode as the JSON they decode from', () => {
     assert.deepEqual(JSON.parse(payload.toString()), { key: 'key "with" \\ quotes', record });
     assert.deepEqual(decodeKeyRecord(payload), { key: 'key "with" \\ quotes', record });
   }
+});
+
+test('the fingerprint of a large body is the same however it is computed', () => {
+  const big = JSON.stringify({ records: Array.from({ length: 400 }, (_, i) => ({ value: `v${i}` })) });
+  assert.ok(big.length >= 4096);
+  assert.equal(requestFingerprint('POST', '/t', 'application/json', big), createHash('sha256').update(`POST /t\napplication/json\n${big}`).digest('hex'));
+  assert.equal(requestFingerprint('POST', '/t', 'application/json', '{}'), createHash('sha256').update('POST /t\napplication/json\n{}').digest('hex'));
 });

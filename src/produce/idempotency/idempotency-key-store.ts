@@ -4,7 +4,7 @@ import { EngineError } from '../../engine/engine-error';
 import type { Acks } from '../../engine/storage-engine';
 import type { ProduceOutcome } from '../produce-service';
 import { IdempotencyJournal } from './idempotency-journal';
-import { decodeKeyRecord, decodeOutcomes, encodeKeyRecord, encodeOutcomes, type IntentRecord, type KeyRecord } from './idempotency-records';
+import { decodeKeyRecord, decodeOutcomes, encodeKeyRecord, type IntentRecord, type KeyRecord } from './idempotency-records';
 
 export interface IdempotencyKeyStoreOptions {
   /** How long a key is remembered after its first request, ms. */
@@ -24,8 +24,8 @@ export interface KeyEntry {
   async: boolean;
   /** Set once the intent is durable (or replayed): the request may have appended. */
   intent?: IntentRecord;
-  /** Set once the request succeeded. */
-  outcomes?: ProduceOutcome[];
+  /** Set once the request succeeded: its outcomes as runs (see encodeOutcomes), a few numbers however many records. */
+  outcomeRuns?: number[];
   /** This process is running the request: repeats wait for it. */
   inFlight?: Promise<ProduceOutcome[]>;
 }
@@ -108,7 +108,7 @@ export class IdempotencyKeyStore {
     if (this.now() - record.createdAt > this.options.ttlMs) return;
     const entry = this.entries.get(key) ?? this.insert(key, record.fingerprint, record.createdAt, record.async);
     if (record.type === 'intent') entry.intent = record;
-    else entry.outcomes = decodeOutcomes(record.outcomes);
+    else entry.outcomeRuns = record.outcomes;
   }
 
   /** The live entry for `key`; an expired one is forgotten here. */
@@ -157,14 +157,20 @@ export class IdempotencyKeyStore {
     entry.intent = intent;
   }
 
-  async writeCompleted(entry: KeyEntry, outcomes: ProduceOutcome[], acks: Acks): Promise<void> {
+  /** The outcomes of a request that succeeded; undefined before. */
+  outcomesOf(entry: KeyEntry): ProduceOutcome[] | undefined {
+    return entry.outcomeRuns === undefined ? undefined : decodeOutcomes(entry.outcomeRuns);
+  }
+
+  async writeCompleted(entry: KeyEntry, acks: Acks): Promise<void> {
+    if (entry.outcomeRuns === undefined) throw new Error(`idempotency key '${entry.key}' has no outcome to write`);
     await this.write(entry.key, {
       type: 'completed',
       v: 0,
       fingerprint: entry.fingerprint,
       createdAt: entry.createdAt,
       async: entry.async,
-      outcomes: encodeOutcomes(outcomes),
+      outcomes: entry.outcomeRuns,
     }, acks);
   }
 

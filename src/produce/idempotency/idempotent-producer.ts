@@ -3,7 +3,7 @@ import { ApiError } from '../../errors';
 import type { Acks } from '../../engine/storage-engine';
 import type { ProduceInput, ProduceOutcome, ProducePlan, ProduceSend, ProduceService } from '../produce-service';
 import { ProducerLane } from './producer-lanes';
-import { decodeAssignment, encodeAssignment, type IntentRecord } from './idempotency-records';
+import { decodeAssignment, encodeAssignment, encodeOutcomes, type IntentRecord } from './idempotency-records';
 import { keyedReceiptId, type IdempotencyKeyStore, type KeyEntry } from './idempotency-key-store';
 
 export interface KeyedProduceRequest {
@@ -66,7 +66,8 @@ export class IdempotentProducer {
       );
     }
     const receiptId = entry.async ? keyedReceiptId(request.key) : '';
-    if (entry.outcomes !== undefined) return { done: Promise.resolve(entry.outcomes), repeated: true, async: entry.async, receiptId };
+    const outcomes = this.store.outcomesOf(entry);
+    if (outcomes !== undefined) return { done: Promise.resolve(outcomes), repeated: true, async: entry.async, receiptId };
     if (entry.inFlight !== undefined) return { done: entry.inFlight, repeated: true, async: entry.async, receiptId };
     return this.run(entry, request, entry.intent);
   }
@@ -79,7 +80,8 @@ export class IdempotentProducer {
     this.store.start();
     const entry = this.store.byReceiptId(receiptId);
     if (entry === undefined || !entry.async) return undefined;
-    if (entry.outcomes !== undefined) return { outcomes: entry.outcomes };
+    const outcomes = this.store.outcomesOf(entry);
+    if (outcomes !== undefined) return { outcomes };
     if (entry.inFlight !== undefined) return { running: entry.inFlight };
     return 'pending';
   }
@@ -122,7 +124,8 @@ export class IdempotentProducer {
     }
     sent.done.then(
       (outcomes) => {
-        entry.outcomes = outcomes;
+        entry.outcomeRuns = encodeOutcomes(outcomes);
+        entry.intent = undefined;
         entry.inFlight = undefined;
         gate.resolve(outcomes);
       },
@@ -169,7 +172,8 @@ export class IdempotentProducer {
     let reusable = settlement !== 'unknown' && !resumed;
     if (settlement === 'ok') {
       try {
-        await this.store.writeCompleted(entry, await done, acks);
+        await done;
+        await this.store.writeCompleted(entry, acks);
       } catch (err) {
         reusable = false;
         this.logger.warn({ err, key: entry.key }, 'could not persist an idempotency key outcome; a repeat will resume the request');

@@ -1,4 +1,4 @@
-import { hash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { ApiError } from '../../errors';
 
 /** Longest Idempotency-Key accepted, in characters. */
@@ -28,5 +28,8 @@ export function parseIdempotencyKey(header: string | string[] | undefined): stri
  */
 export function requestFingerprint(method: string, path: string, contentType: string | undefined, body: string): string {
   const mediaType = (contentType ?? '').split(';')[0].trim().toLowerCase();
-  return hash('sha256', `${method.toUpperCase()} ${path}\n${mediaType}\n${body}`, 'hex');
+  const head = `${method.toUpperCase()} ${path}\n${mediaType}\n`;
+  // One call for small bodies (the common case); no copy of a large one into a joined string.
+  if (body.length < 4096) return hash('sha256', head + body, 'hex');
+  return createHash('sha256').update(head).update(body, 'utf8').digest('hex');
 }
