@@ -27,6 +27,8 @@ import type { ConsumerManager } from './consumer/consumer-manager';
 import type { GroupAdmin } from './consumer/group-admin';
 import type { GroupCoordinator } from './coordinator/group/group-coordinator';
 import { VERSION } from './version';
+import { transactionRoutes } from './http/routes/transactions/transaction-routes';
+import type { TransactionService } from './transactions/transaction-service';
 
 /**
  * Builds the Fastify app from a container: plugins first (errors, content types, OpenAPI, which
@@ -81,5 +83,6 @@ export async function buildApp(container: DependencyContainer): Promise<FastifyI
     });
     await app.register(groupRoutes, { admin: container.resolve<GroupAdmin>(TOKENS.GroupAdmin) });
   }
+  await app.register(transactionRoutes, { transactions: container.resolve<TransactionService>(TOKENS.TransactionService) });
   return app as unknown as FastifyInstance;
 }

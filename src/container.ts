@@ -17,6 +17,9 @@ import type { GroupCoordinator } from './coordinator/group/group-coordinator';
 import { EmbeddedGroupCoordinator } from './coordinator/group/embedded-group-coordinator';
 import { ConsumerManager } from './consumer/consumer-manager';
 import { GroupAdmin } from './consumer/group-admin';
+import { EmbeddedTransactionCoordinator } from './coordinator/transaction/embedded-transaction-coordinator';
+import type { TransactionCoordinator } from './coordinator/transaction/transaction-coordinator';
+import { TransactionService } from './transactions/transaction-service';
 
 /**
  * The composition root: the only place that binds tokens to implementations. Everything is a
@@ -76,6 +79,28 @@ export function createContainer(config: BasketConfig, logger: Logger): Dependenc
       useFactory: once((d) => new GroupAdmin(d.resolve<StorageEngine>(TOKENS.StorageEngine), d.resolve<GroupCoordinator>(TOKENS.GroupCoordinator))),
     });
   }
+  // Transactions run on the embedded coordinator; on the kafka engine it answers 501 (no markers there yet).
+  c.register(TOKENS.TransactionCoordinator, {
+    useFactory: once((d) => {
+      const groups = d.isRegistered(TOKENS.GroupCoordinator) ? d.resolve<GroupCoordinator>(TOKENS.GroupCoordinator) : undefined;
+      return new EmbeddedTransactionCoordinator(
+        d.resolve<StorageEngine>(TOKENS.StorageEngine),
+        groups instanceof EmbeddedGroupCoordinator ? groups : undefined,
+        { defaultTimeoutMs: config.transaction.defaultTimeoutMs, maxTimeoutMs: config.transaction.maxTimeoutMs },
+        logger.child({ component: 'transaction-coordinator' }),
+      );
+    }),
+  });
+  c.register(TOKENS.TransactionService, {
+    useFactory: once((d) =>
+      new TransactionService(
+        d.resolve<StorageEngine>(TOKENS.StorageEngine),
+        d.resolve<TransactionCoordinator>(TOKENS.TransactionCoordinator),
+        d.resolve<ProduceService>(TOKENS.ProduceService),
+        logger.child({ component: 'transactions' }),
+      ),
+    ),
+  });
   return c;
 }
 

@@ -21,6 +21,7 @@ export const ERRORS = {
   CONSUMER_INSTANCE_NOT_FOUND: { errorCode: 40403, status: 404, doc: 'Consumer instance not found.' },
   ROUTE_NOT_FOUND: { errorCode: 40404, status: 404, doc: 'No such resource.' },
   GROUP_NOT_FOUND: { errorCode: 40405, status: 404, doc: 'Consumer group not found.' },
+  TRANSACTION_NOT_FOUND: { errorCode: 40407, status: 404, doc: 'Transaction not found: unknown, or forgotten after it ended.' },
   RECEIPT_NOT_FOUND: { errorCode: 40406, status: 404, doc: 'Receipt not found: unknown, or expired (receipts of requests without an Idempotency-Key do not survive a restart).' },
   // 405, 406
   METHOD_NOT_ALLOWED: { errorCode: 40501, status: 405, doc: 'Method not allowed on this resource.' },
@@ -30,6 +31,10 @@ export const ERRORS = {
   CONSUMER_ALREADY_EXISTS: { errorCode: 40902, status: 409, doc: 'A consumer instance with that name already exists in the group.' },
   ILLEGAL_STATE: { errorCode: 40903, status: 409, doc: 'Operation not valid in the current state.' },
   TOPIC_ALREADY_EXISTS: { errorCode: 40904, status: 409, doc: 'Topic already exists.' },
+  TRANSACTION_STATE: { errorCode: 40905, status: 409, doc: 'The transaction is not open: already committed or aborted (records after commit, commit twice, commit after abort).' },
+  TRANSACTION_FENCED: { errorCode: 40906, status: 409, doc: 'A newer session of the same transactional id fenced this transaction (its producer epoch is stale).' },
+  TRANSACTION_EXPIRED: { errorCode: 40907, status: 409, doc: 'The transaction was open past its timeout and the coordinator aborted it.' },
+  TRANSACTION_OFFSETS_REFUSED: { errorCode: 40908, status: 409, doc: 'The group refused the offsets: the member is unknown or of another generation, or the group is rebalancing.' },
   // 413, 415, 416
   PAYLOAD_TOO_LARGE: { errorCode: 41301, status: 413, doc: 'Request body larger than the configured limit.' },
   RECORD_TOO_LARGE: { errorCode: 41302, status: 413, doc: "A record batch is larger than the topic's max.message.bytes." },
@@ -46,6 +51,7 @@ export const ERRORS = {
   RATE_LIMITED: { errorCode: 42901, status: 429, doc: 'Too many requests.' },
   // 5xx
   INTERNAL_ERROR: { errorCode: 50001, status: 500, doc: 'Unexpected server error.' },
+  TRANSACTIONS_UNSUPPORTED: { errorCode: 50101, status: 501, doc: 'The storage engine does not serve transactions (the kafka engine, for now).' },
   ENGINE_ERROR: { errorCode: 50002, status: 500, doc: 'The storage engine failed the request.' },
   ENGINE_RETRIABLE: { errorCode: 50003, status: 500, doc: 'The storage engine failed with a retriable error; retrying may succeed.' },
   SHUTTING_DOWN: { errorCode: 50301, status: 503, doc: 'The server is shutting down.' },

@@ -11,4 +11,6 @@ export const TOKENS = {
   GroupCoordinator: Symbol.for('basket.GroupCoordinator'),
   ConsumerManager: Symbol.for('basket.ConsumerManager'),
   GroupAdmin: Symbol.for('basket.GroupAdmin'),
+  TransactionCoordinator: Symbol.for('basket.TransactionCoordinator'),
+  TransactionService: Symbol.for('basket.TransactionService'),
 } as const;

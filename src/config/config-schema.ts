@@ -33,6 +33,13 @@ export const ConfigSchema = Type.Object({
     idempotencyKeyTtlMs: Type.Integer({ minimum: 1000, maximum: 86400000 }),
     maxIdempotencyKeys: Type.Integer({ minimum: 1 }),
   }),
+  /** Transactions (embedded engine). */
+  transaction: Type.Object({
+    /** Kafka's transaction.timeout.ms, for a transaction that names none. */
+    defaultTimeoutMs: Type.Integer({ minimum: 1 }),
+    /** Kafka's transaction.max.timeout.ms. */
+    maxTimeoutMs: Type.Integer({ minimum: 1 }),
+  }),
   /** Consumer instances (consumer groups). */
   consumer: Type.Object({
     /** consumer.instance.timeout.ms: an instance idle this long is closed and leaves its group. */

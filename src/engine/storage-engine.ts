@@ -51,6 +51,22 @@ export interface AppendOptions {
   acks: Acks;
   /** Set by idempotent producers; engines without `allocateProducerIds` ignore it. */
   producer?: ProducerBatchIdentity;
+  /**
+   * A transactional batch (needs `producer`): its records stay above the partition's last stable
+   * offset until a control marker of the same producer ends the transaction (`writeTxnMarkers`).
+   */
+  transactional?: boolean;
+}
+
+/** Kafka's WriteTxnMarkers entry: ends one producer's transaction on one partition. */
+export interface TxnMarker {
+  topic: string;
+  partition: number;
+  producerId: number;
+  /** The coordinator's epoch for the producer; older epochs are fenced (PRODUCER_FENCED). */
+  producerEpoch: number;
+  commit: boolean;
+  coordinatorEpoch: number;
 }
 
 /** Where an append landed. For acks=0 the offsets are still the real ones on the embedded engine. */
@@ -217,4 +233,12 @@ export interface StorageEngine {
    * engine); callers on other engines append without a producer identity.
    */
   allocateProducerIds?(count: number): Promise<ProducerIdBlock>;
+
+  /**
+   * Kafka's WriteTxnMarkers: appends a control batch (commit or abort) for the producer to each
+   * partition, fsynced, and resolves once every one is durable. Idempotent: a marker for a partition
+   * where the producer has no open transaction is written but changes nothing a reader sees. Present
+   * only on engines with transactions (the embedded engine).
+   */
+  writeTxnMarkers?(markers: TxnMarker[]): Promise<void>;
 }

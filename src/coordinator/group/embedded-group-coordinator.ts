@@ -128,6 +128,20 @@ export class EmbeddedGroupCoordinator implements GroupCoordinator {
     return this.run(shard, shard.commitOffsets(request));
   }
 
+  /** TxnOffsetCommit's membership check, without the write: the offsets wait in the transaction. */
+  async validateTxnOffsetCommit(request: OffsetCommitRequest): Promise<void> {
+    await this.start();
+    // The same checks as a commit; its records are dropped unwritten.
+    this.shardFor(request.groupId).commitOffsets(request);
+  }
+
+  /** Offsets a committed transaction decided: written without a membership check (done when they were sent). */
+  async commitTxnOffsets(groupId: string, offsets: OffsetAndMetadata[]): Promise<void> {
+    await this.start();
+    const shard = this.shardFor(groupId);
+    return this.run(shard, shard.commitTxnOffsets(groupId, offsets));
+  }
+
   async fetchOffsets(groupId: string, partitions?: TopicPartition[]): Promise<CommittedOffset[]> {
     await this.start();
     return this.shardFor(groupId).fetchOffsets(groupId, partitions);

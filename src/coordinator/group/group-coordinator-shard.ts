@@ -72,6 +72,11 @@ export class GroupCoordinatorShard {
     return { records: this.commitRecords(req.groupId, req.offsets), response: () => undefined };
   }
 
+  /** The offsets of a committed transaction, checked when they were sent (see validateTxnOffsetCommit). */
+  commitTxnOffsets(groupId: string, offsets: OffsetAndMetadata[]): CoordinatorResult<void> {
+    return { records: this.commitRecords(groupId, offsets), response: () => undefined };
+  }
+
   fetchOffsets(groupId: string, partitions?: TopicPartition[]): CommittedOffset[] {
     const committed = this.offsets.get(groupId);
     if (partitions === undefined) return committed === undefined ? [] : sortOffsets([...committed.values()]);

@@ -70,22 +70,26 @@ async function readAll(request: FetchRequest, logOf: (topic: string, partition: 
     }
     const budget = Math.min(p.maxBytes ?? request.maxBytes, request.maxBytes - bytes);
     try {
-      const read = budget > 0 || bytes === 0 ? await log.read(p.offset, Math.max(budget, 0), log.highWatermark, bytes === 0) : { records: [], bytes: 0 };
+      const read =
+        budget > 0 || bytes === 0
+          ? await log.read(p.offset, Math.max(budget, 0), log.highWatermark, bytes === 0, request.isolationLevel)
+          : { records: [], bytes: 0, nextOffset: p.offset };
       bytes += read.bytes;
       const last = read.records[read.records.length - 1];
       partitions.push({
         topic: p.topic,
         partition: p.partition,
         records: read.records,
-        nextOffset: last === undefined ? p.offset : last.offset + 1,
+        // Past skipped control and aborted batches too, so a reader never fetches them again.
+        nextOffset: Math.max(read.nextOffset, last === undefined ? p.offset : last.offset + 1),
         highWatermark: log.highWatermark,
-        lastStableOffset: log.highWatermark,
+        lastStableOffset: log.lastStableOffset,
         logStartOffset: log.logStartOffset,
       });
     } catch (err) {
       if (!isEngineError(err)) throw err;
       hasError = true;
-      partitions.push({ ...errorResult(p.topic, p.partition, p.offset, err), highWatermark: log.highWatermark, lastStableOffset: log.highWatermark, logStartOffset: log.logStartOffset });
+      partitions.push({ ...errorResult(p.topic, p.partition, p.offset, err), highWatermark: log.highWatermark, lastStableOffset: log.lastStableOffset, logStartOffset: log.logStartOffset });
     }
   }
   return { response: { partitions }, bytes, hasError };

@@ -15,6 +15,7 @@ import {
   ProducerRecord,
   StorageEngine,
   TopicDescription,
+  TxnMarker,
 } from '../storage-engine';
 import { validateTopicConfigs } from '../topic-config';
 import { assertCompressionTypeAvailable } from './codec/compression';
@@ -143,7 +144,7 @@ export class EmbeddedEngine implements StorageEngine {
         isr: [id],
         logStartOffset: log.logStartOffset,
         highWatermark: log.highWatermark,
-        lastStableOffset: log.highWatermark,
+        lastStableOffset: log.lastStableOffset,
         sizeBytes: log.sizeInBytes(),
       })),
       configs: { ...t.effectiveConfigs },
@@ -203,7 +204,26 @@ export class EmbeddedEngine implements StorageEngine {
     if (acks !== 1 && acks !== -1 && acks !== 0) return Promise.reject(new EngineError('INVALID_REQUEST', `acks must be 0, 1 or -1, got ${String(acks)}`));
     const log = this.manager.log(topic, partition);
     if (log === undefined) return Promise.reject(unknownPartition(topic, partition));
-    return log.append(records, acks, options.producer);
+    if (options.transactional === true) {
+      // The partition's flag is durable before its first transactional batch: start-up then knows to rebuild its transactions.
+      const flagging = log.transactions.ensureFlagged();
+      if (flagging !== undefined) return flagging.then(() => log.append(records, acks, options.producer, true));
+    }
+    return log.append(records, acks, options.producer, options.transactional === true);
+  }
+
+  async writeTxnMarkers(markers: TxnMarker[]): Promise<void> {
+    this.assertStarted();
+    const writes: Promise<unknown>[] = [];
+    for (const m of markers) {
+      const log = this.manager.log(m.topic, m.partition);
+      // A partition deleted with its topic has nothing left to end.
+      if (log === undefined) continue;
+      writes.push(log.writeTxnMarker(m.producerId, m.producerEpoch, m.commit, m.coordinatorEpoch));
+    }
+    const results = await Promise.allSettled(writes);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
   }
 
   async allocateProducerIds(count: number): Promise<ProducerIdBlock> {
@@ -219,11 +239,11 @@ export class EmbeddedEngine implements StorageEngine {
     return delayedFetch(request, (t, p) => (this.state === 'started' ? this.manager.log(t, p) : undefined));
   }
 
-  async listOffset(topic: string, partition: number, spec: OffsetSpec, _isolationLevel?: IsolationLevel): Promise<ListOffsetResult> {
+  async listOffset(topic: string, partition: number, spec: OffsetSpec, isolationLevel?: IsolationLevel): Promise<ListOffsetResult> {
     this.assertStarted();
     const log = this.logOrThrow(topic, partition);
     if (spec === 'earliest') return { offset: log.logStartOffset, timestamp: -1 };
-    if (spec === 'latest') return { offset: log.highWatermark, timestamp: -1 };
+    if (spec === 'latest') return { offset: isolationLevel === 'read_committed' ? log.lastStableOffset : log.highWatermark, timestamp: -1 };
     const found = await log.offsetForTimestamp(spec.timestamp);
     return found ?? { offset: -1, timestamp: -1 };
   }

@@ -25,6 +25,8 @@ export const RECOVERY_POINT_CHECKPOINT_FILE = 'recovery-point-offset-checkpoint'
 export const LOG_START_OFFSET_CHECKPOINT_FILE = 'log-start-offset-checkpoint';
 /** Per partition dir: the topic id the directory belongs to. */
 export const PARTITION_METADATA_FILE = 'partition.metadata';
+/** Per partition dir: present once the partition has had a transactional batch (its transactions are rebuilt at start). */
+export const TRANSACTIONAL_FLAG_FILE = 'transactional';
 /** Directory of the metadata log (topics and their configs). */
 export const METADATA_DIR = 'meta';
 

@@ -11,6 +11,7 @@ import {
 import { LogSegment } from './log-segment';
 import { DEFAULT_PRODUCER_ID_EXPIRATION_MS, PartitionLog, PartitionLogParams } from './partition-log';
 import { loadProducerState } from './producer-state-loader';
+import { PartitionTransactions } from './transaction-state';
 
 /** recoveryPoint and logStartOffset come from the checkpoints (0 when unknown: recover everything). */
 export interface LoadLogParams extends Omit<PartitionLogParams, 'segments'> {
@@ -56,8 +57,10 @@ export async function loadPartitionLog(params: LoadLogParams): Promise<{ log: Pa
   } else {
     segments = await recoverSegments(segments, params.recoveryPoint, stats);
   }
+  const transactional = await PartitionTransactions.flagExists(dir);
   const log = new PartitionLog({
     ...params,
+    transactional,
     segments,
     // After a clean shutdown everything was flushed: the recovery point is the log end.
     recoveryPoint: params.cleanShutdown ? Number.MAX_SAFE_INTEGER : params.recoveryPoint,
@@ -73,6 +76,8 @@ export async function loadPartitionLog(params: LoadLogParams): Promise<{ log: Pa
     expirationMs: params.producerIdExpirationMs ?? DEFAULT_PRODUCER_ID_EXPIRATION_MS,
     logger: params.logger,
   });
+  // Open transactions hold the last stable offset back until the transaction coordinator ends them.
+  if (transactional) await log.rebuildTransactions();
   if (stats.segmentsRecovered > 0) {
     params.logger.info(
       { topic: params.topic, partition: params.partition, ...stats, logEndOffset: log.highWatermark, producerState: producers },

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { EngineError, isEngineError } from '../engine-error';
-import { Acks, AppendResult, ConsumerRecord, ProducerBatchIdentity, ProducerRecord } from '../storage-engine';
+import { Acks, AppendResult, ConsumerRecord, IsolationLevel, ProducerBatchIdentity, ProducerRecord } from '../storage-engine';
 import { CorruptBatchError, DecodedRecord, decodeRecords, encodeRecordBatch, RecordBatchHeader, RecordInput } from './codec/record-batch';
 import { ScannedBatch } from './batch-scanner';
 import { FileOps } from './file-ops';
@@ -11,6 +11,8 @@ import { LogWriter } from './log-writer';
 import { segmentsToDelete } from './retention';
 import { BatchMetadata, incrementSequence, ProducerStateManager } from './producer-state-manager';
 import { ProducerStateSnapshotter } from './producer-state-snapshotter';
+import { controlRecord, controlType } from './transaction-control-record';
+import { PartitionTransactions } from './transaction-state';
 
 /** Kafka's producer.id.expiration.ms default: a producer idle this long is forgotten. */
 export const DEFAULT_PRODUCER_ID_EXPIRATION_MS = 86_400_000;
@@ -29,12 +31,16 @@ export interface PartitionLogParams {
   recoveryPoint: number;
   /** Kafka's producer.id.expiration.ms; default DEFAULT_PRODUCER_ID_EXPIRATION_MS. */
   producerIdExpirationMs?: number;
+  /** The partition has had transactional batches: its transactions are rebuilt from the log at load. */
+  transactional?: boolean;
 }
 
 export interface LogReadResult {
   records: ConsumerRecord[];
   /** Bytes of the batches the records came from. */
   bytes: number;
+  /** One past the last batch read (records of skipped control or aborted batches included). */
+  nextOffset: number;
 }
 
 /**
@@ -72,6 +78,7 @@ export class PartitionLog {
   private readonly dataListeners = new Set<() => void>();
   private readonly writer: LogWriter;
   readonly producerState: ProducerStateManager;
+  readonly transactions: PartitionTransactions;
   private readonly snapshotter: ProducerStateSnapshotter;
 
   constructor(params: PartitionLogParams) {
@@ -92,6 +99,7 @@ export class PartitionLog {
     const name = `${this.topic}-${this.partition}`;
     this.producerState = new ProducerStateManager(name);
     this.producerState.mapEndOffset = this.logEndOffset;
+    this.transactions = new PartitionTransactions(this.dir, params.transactional === true);
     this.snapshotter = new ProducerStateSnapshotter(
       this.dir,
       this.producerState,
@@ -103,6 +111,11 @@ export class PartitionLog {
 
   get highWatermark(): number {
     return this.writer.highWatermark;
+  }
+
+  /** Kafka's last stable offset: below it every transaction is decided. */
+  get lastStableOffset(): number {
+    return this.transactions.lastStableOffset(this.writer.highWatermark);
   }
 
   /** Every offset below it is fsynced. */
@@ -157,8 +170,9 @@ export class PartitionLog {
    * Assigns offsets and queues one batch; see the class comment. Rejects with RECORD_TOO_LARGE
    * before assigning anything when the batch exceeds max.message.bytes.
    */
-  append(records: ProducerRecord[], acks: Acks, producer?: ProducerBatchIdentity): Promise<AppendResult> {
+  append(records: ProducerRecord[], acks: Acks, producer?: ProducerBatchIdentity, transactional = false): Promise<AppendResult> {
     if (this.offlineError !== undefined) return Promise.reject(this.offlineError);
+    if (transactional && producer === undefined) return Promise.reject(new EngineError('INVALID_REQUEST', 'A transactional append needs a producer id and epoch'));
     if (this.closed) return Promise.reject(new EngineError('ENGINE_CLOSED', 'The storage engine is closed'));
     const count = records.length;
     if (count === 0) return Promise.reject(new EngineError('INVALID_REQUEST', 'An append needs at least one record'));
@@ -192,6 +206,7 @@ export class PartitionLog {
         logAppendTime: now,
         compression: this.config.compression,
         ...producer,
+        isTransactional: transactional,
       });
     } catch (err) {
       // A codec that cannot load keeps its own code (UNSUPPORTED_COMPRESSION_TYPE).
@@ -206,6 +221,28 @@ export class PartitionLog {
       );
     }
     const lastOffset = baseOffset + count - 1;
+    const promise = this.enqueueBatch(buffer, baseOffset, lastOffset, maxTimestamp, acks, now);
+    if (transactional) this.transactions.onTransactionalBatch(producer!.producerId, producer!.producerEpoch, baseOffset);
+    if (producer !== undefined) {
+      const batch: BatchMetadata = {
+        firstSeq: producer.baseSequence,
+        lastSeq: incrementSequence(producer.baseSequence, count - 1),
+        firstOffset: baseOffset,
+        lastOffset,
+        timestamp: maxTimestamp,
+        written: promise,
+        acks,
+      };
+      promise.catch(noop);
+      this.producerState.update(producer.producerId, producer.producerEpoch, batch, now);
+    } else {
+      this.producerState.mapEndOffset = lastOffset + 1;
+    }
+    return promise;
+  }
+
+  /** Places an encoded batch in the active segment (rolling first if due) and queues its write. */
+  private enqueueBatch(buffer: Buffer, baseOffset: number, lastOffset: number, maxTimestamp: number, acks: Acks, now: number): Promise<AppendResult> {
     let segment = this.activeSegment;
     if (segment.shouldRoll(buffer.length, lastOffset, maxTimestamp, now)) segment = this.roll(baseOffset, now);
     const position = segment.append(buffer.length, lastOffset, maxTimestamp);
@@ -223,21 +260,45 @@ export class PartitionLog {
     });
     // acks=0 callers may drop the promise; a later disk error must not become an unhandled rejection.
     if (acks === 0) promise.catch(noop);
-    if (producer !== undefined) {
-      const batch: BatchMetadata = {
-        firstSeq: producer.baseSequence,
-        lastSeq: incrementSequence(producer.baseSequence, count - 1),
-        firstOffset: baseOffset,
-        lastOffset,
-        timestamp: maxTimestamp,
-        written: promise,
-        acks,
-      };
-      promise.catch(noop);
-      this.producerState.update(producer.producerId, producer.producerEpoch, batch, now);
-    } else {
-      this.producerState.mapEndOffset = lastOffset + 1;
+    return promise;
+  }
+
+  /**
+   * Kafka's WriteTxnMarkers for this partition: appends the control batch that ends the producer's
+   * transaction (if one is open here the last stable offset moves past it once written; an abort
+   * becomes an aborted-transaction entry) and resolves once it is fsynced. A marker of an epoch
+   * older than the producer's is fenced (PRODUCER_FENCED); a newer epoch becomes the producer's, so
+   * late appends of the fenced session are refused.
+   */
+  writeTxnMarker(producerId: number, producerEpoch: number, commit: boolean, coordinatorEpoch: number): Promise<AppendResult> {
+    if (this.offlineError !== undefined) return Promise.reject(this.offlineError);
+    if (this.closed) return Promise.reject(new EngineError('ENGINE_CLOSED', 'The storage engine is closed'));
+    const entry = this.producerState.entry(producerId);
+    if (entry !== undefined && producerEpoch < entry.producerEpoch) {
+      return Promise.reject(
+        new EngineError('PRODUCER_FENCED', `Producer ${producerId} epoch ${producerEpoch} is fenced by epoch ${entry.producerEpoch} on ${this.topic}-${this.partition}`),
+      );
     }
+    const now = this.now();
+    const baseOffset = this.logEndOffset;
+    const buffer = encodeRecordBatch([controlRecord(commit, coordinatorEpoch, now)], {
+      baseOffset,
+      timestampType: this.config.timestampType,
+      logAppendTime: now,
+      producerId,
+      producerEpoch,
+      baseSequence: -1,
+      isTransactional: true,
+      isControl: true,
+    });
+    const promise = this.enqueueBatch(buffer, baseOffset, baseOffset, now, -1, now);
+    if (entry === undefined) this.producerState.update(producerId, producerEpoch, { firstSeq: -1, lastSeq: -1, firstOffset: baseOffset, lastOffset: baseOffset, timestamp: now }, now);
+    else if (producerEpoch > entry.producerEpoch) {
+      entry.producerEpoch = producerEpoch;
+      entry.batches = [];
+    }
+    this.producerState.mapEndOffset = baseOffset + 1;
+    this.transactions.onMarker(producerId, commit, baseOffset, this.highWatermark);
     return promise;
   }
 
@@ -265,7 +326,7 @@ export class PartitionLog {
    * Visits the header of every batch from the one holding `from` to the high watermark, in offset
    * order (the producer state rebuild).
    */
-  async forEachBatch(from: number, visit: (header: RecordBatchHeader) => void): Promise<void> {
+  async forEachBatch(from: number, visit: (header: RecordBatchHeader, batch: ScannedBatch) => void): Promise<void> {
     let offset = from;
     const end = this.highWatermark;
     for (let i = this.segmentIndexFor(offset); i < this.segments.length && offset < end; i++) {
@@ -274,7 +335,7 @@ export class PartitionLog {
         if (read.batches.length === 0) break;
         for (const batch of read.batches) {
           if (batch.header.lastOffset < offset) continue;
-          visit(batch.header);
+          visit(batch.header, batch);
           offset = batch.header.lastOffset + 1;
         }
       }
@@ -334,10 +395,11 @@ export class PartitionLog {
    * and returns nothing; below the log start offset or above the high watermark is
    * OFFSET_OUT_OF_RANGE.
    */
-  async read(offset: number, maxBytes: number, upTo = this.highWatermark, minOneBatch = true): Promise<LogReadResult> {
+  async read(offset: number, maxBytes: number, upTo = this.highWatermark, minOneBatch = true, isolation: IsolationLevel = 'read_uncommitted'): Promise<LogReadResult> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.readOnce(offset, maxBytes, Math.min(upTo, this.highWatermark), minOneBatch);
+        const committed = isolation === 'read_committed';
+        return await this.readOnce(offset, maxBytes, Math.min(upTo, committed ? this.lastStableOffset : this.highWatermark), minOneBatch, committed);
       } catch (err) {
         // Retention deleted the segment under the read: the offset is now below the log start.
         if (!(err instanceof SegmentDeletedError) || attempt > 0) throw err;
@@ -345,11 +407,13 @@ export class PartitionLog {
     }
   }
 
-  private async readOnce(offset: number, maxBytes: number, upTo: number, minOneBatch: boolean): Promise<LogReadResult> {
+  /** `committed`: Kafka's read_committed, batches of aborted transactions are skipped (the caller bounds `upTo` by the last stable offset). */
+  private async readOnce(offset: number, maxBytes: number, upTo: number, minOneBatch: boolean, committed: boolean): Promise<LogReadResult> {
     this.assertReadable();
     if (offset < this.logStartOffset || offset > this.highWatermark) throw this.outOfRange(offset);
     const records: ConsumerRecord[] = [];
-    if (offset >= upTo) return { records, bytes: 0 };
+    if (offset >= upTo) return { records, bytes: 0, nextOffset: offset };
+    let nextOffset = offset;
     const segments = this.segments;
     for (let i = this.segmentIndexFor(offset); i < segments.length && segments[i].baseOffset < upTo; i++) {
       const read = await segments[i].read(offset, maxBytes, minOneBatch);
@@ -362,7 +426,9 @@ export class PartitionLog {
       for (const batch of read.batches) {
         const header = batch.header;
         if (header.baseOffset >= upTo) break;
+        nextOffset = Math.max(nextOffset, Math.min(header.lastOffset + 1, upTo));
         if (header.isControl) continue;
+        if (committed && header.isTransactional && this.transactions.isAborted(header.producerId, header.baseOffset)) continue;
         for (const r of this.decodeBatch(batch, segments[i].baseOffset)) {
           if (r.offset < offset) continue;
           if (r.offset >= upTo) break;
@@ -378,9 +444,22 @@ export class PartitionLog {
           });
         }
       }
-      return { records, bytes: read.bytes };
+      return { records, bytes: read.bytes, nextOffset };
     }
-    return { records, bytes: 0 };
+    return { records, bytes: 0, nextOffset };
+  }
+
+  /** Start-up rebuild of the open and aborted transactions from the log (see transaction-state.ts). */
+  async rebuildTransactions(): Promise<number> {
+    let batches = 0;
+    const hw = this.highWatermark;
+    await this.forEachBatch(this.logStartOffset, (header, batch) => {
+      if (!header.isTransactional) return;
+      batches++;
+      const control = header.isControl ? controlType(this.decodeBatch(batch, -1)[0]?.key ?? null) : undefined;
+      this.transactions.replay(header, control, hw);
+    });
+    return batches;
   }
 
   /** The batch's records, decompressed; a batch that cannot be decoded is CORRUPT_MESSAGE. */
@@ -430,6 +509,7 @@ export class PartitionLog {
     if (doomed.length === 0) return 0;
     this.segments = this.segments.slice(doomed.length);
     this.logStartOffset = Math.max(this.logStartOffset, this.segments[0].baseOffset);
+    this.transactions.dropBefore(this.logStartOffset);
     for (const s of doomed) await s.delete();
     this.logger.info(
       { topic: this.topic, partition: this.partition, segments: doomed.length, logStartOffset: this.logStartOffset },

@@ -1,0 +1,422 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import { isEngineError } from '../../engine/engine-error';
+import type { ProducerIdBlock, StorageEngine } from '../../engine/storage-engine';
+import { partitionForGroup } from '../group/embedded-group-coordinator';
+import type { OffsetCommitRequest } from '../group/group-coordinator';
+import type { BeginTransactionRequest, EndTransactionOptions, TransactionalOffsetSink, TransactionCoordinator } from './transaction-coordinator';
+import { TransactionError } from './transaction-error';
+import { isTransition, mergeOffsets, mergePartitions, transition, type TransactionMetadata, type TxnOffset, type TxnTopicPartition } from './transaction-metadata';
+import { decodeTransactionRecord, encodeTransactionRecord, TRANSACTION_STATE_TOPIC } from './transaction-records';
+
+export interface TransactionCoordinatorOptions {
+  /** transaction.state.log.num.partitions when the topic is created (Kafka's 50; one process needs a few). */
+  stateTopicPartitions?: number;
+  /** Kafka's transaction.timeout.ms default for a transaction that names none: 60000. */
+  defaultTimeoutMs?: number;
+  /** Kafka's transaction.max.timeout.ms: 900000. */
+  maxTimeoutMs?: number;
+  /** How often open transactions are checked against their timeout (transaction.abort.timed.out.transaction.cleanup.interval.ms). */
+  abortCheckIntervalMs?: number;
+  /** Kafka's transactional.id.expiration.ms: an idle, ended transactional id is forgotten after it. */
+  transactionalIdExpirationMs?: number;
+  now?: () => number;
+}
+
+const MAX_EPOCH = 0x7fff;
+const PRODUCER_ID_BLOCK = 100;
+const LOAD_FETCH_BYTES = 1 << 20;
+/** Ended transactions of replaced sessions still answered by describe. */
+const RETIRED_LIMIT = 10_000;
+const MAX_TRANSACTIONAL_ID_LENGTH = 255;
+
+/**
+ * The embedded engine's transaction coordinator. Each transactional id belongs to one
+ * `__transaction_state` partition (the group rule: Java hashCode of the id, modulo the partition
+ * count); its metadata is appended there (acks=all) before it takes effect in memory, and the last
+ * record of an id is its state at start.
+ *
+ * Operations on one transactional id run one at a time. Commit and abort are two-phase, as Kafka's:
+ * the decision (PrepareCommit / PrepareAbort) is durable first, then the markers go to every
+ * partition of the transaction (and a commit's offsets to the group coordinator), then the
+ * Complete state. A crash anywhere in between is finished by `start`: a prepared transaction is
+ * completed (markers are idempotent), an open one is aborted, so no partition stays behind an open
+ * transaction. Aborts the client did not ask for (timeout, restart, a new session) bump the
+ * producer epoch first, so late appends of the old session are fenced by the partitions.
+ */
+export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
+  private readonly metas = new Map<string, TransactionMetadata>();
+  private readonly byTxnId = new Map<string, string>();
+  private readonly retired = new Map<string, TransactionMetadata>();
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private partitionCount = 0;
+  private status: 'new' | 'active' | 'closed' = 'new';
+  private loading: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private sweeping: Promise<void> | undefined;
+  private ids: ProducerIdBlock = { firstProducerId: 0, count: 0 };
+  private readonly now: () => number;
+  private readonly defaultTimeoutMs: number;
+  private readonly maxTimeoutMs: number;
+
+  constructor(
+    private readonly engine: StorageEngine,
+    private readonly offsets: TransactionalOffsetSink | undefined,
+    private readonly options: TransactionCoordinatorOptions,
+    private readonly logger: Logger,
+  ) {
+    this.now = options.now ?? Date.now;
+    this.defaultTimeoutMs = options.defaultTimeoutMs ?? 60_000;
+    this.maxTimeoutMs = options.maxTimeoutMs ?? 900_000;
+  }
+
+  start(): Promise<void> {
+    if (this.status === 'closed') return Promise.reject(new TransactionError('COORDINATOR_NOT_AVAILABLE', 'The transaction coordinator is closed'));
+    if (this.engine.writeTxnMarkers === undefined || this.engine.allocateProducerIds === undefined) {
+      return Promise.reject(new TransactionError('TRANSACTIONS_UNSUPPORTED', `The ${this.engine.name} engine does not serve transactions yet`));
+    }
+    this.loading ??= this.load().catch((err: unknown) => {
+      this.loading = undefined;
+      throw new TransactionError('COORDINATOR_NOT_AVAILABLE', `The transaction coordinator could not load: ${message(err)}`, { cause: err });
+    });
+    return this.loading;
+  }
+
+  private async load(): Promise<void> {
+    const started = this.now();
+    this.partitionCount = await this.ensureStateTopic();
+    let records = 0;
+    for (let p = 0; p < this.partitionCount; p++) records += await this.replayPartition(p);
+    this.status = 'active';
+    let completed = 0;
+    let aborted = 0;
+    for (const meta of [...this.metas.values()]) {
+      if (meta.state === 'PrepareCommit' || meta.state === 'PrepareAbort') {
+        await this.locked(meta.transactionalId, () => this.complete(meta));
+        completed++;
+      } else if (meta.state === 'Ongoing') {
+        await this.locked(meta.transactionalId, () => this.abortWithBump(meta, 'restart'));
+        aborted++;
+      }
+    }
+    const interval = this.options.abortCheckIntervalMs ?? 1000;
+    this.timer = setInterval(() => void this.sweep(), interval);
+    this.timer.unref();
+    this.logger.info({ partitions: this.partitionCount, records, transactionalIds: this.metas.size, completed, aborted, ms: this.now() - started }, 'transaction coordinator loaded');
+  }
+
+  async close(): Promise<void> {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.status = 'closed';
+    await this.sweeping;
+    await Promise.allSettled([...this.locks.values()]);
+  }
+
+  async begin(request: BeginTransactionRequest): Promise<TransactionMetadata> {
+    await this.start();
+    const timeoutMs = request.timeoutMs ?? this.defaultTimeoutMs;
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > this.maxTimeoutMs) {
+      throw new TransactionError('INVALID_TRANSACTION_TIMEOUT', `The transaction timeout must be an integer from 1 to ${this.maxTimeoutMs} ms (transaction.max.timeout.ms), got ${timeoutMs}`);
+    }
+    const id = request.transactionalId ?? `basket-${randomBytes(12).toString('hex')}`;
+    if (id.length === 0 || id.length > MAX_TRANSACTIONAL_ID_LENGTH) {
+      throw new TransactionError('INVALID_REQUEST', `A transactional id must have 1 to ${MAX_TRANSACTIONAL_ID_LENGTH} characters`);
+    }
+    return this.locked(id, async () => {
+      let meta = this.metas.get(id);
+      if (meta !== undefined && (meta.state === 'PrepareCommit' || meta.state === 'PrepareAbort')) meta = await this.complete(meta);
+      // InitProducerId on an open transaction aborts it: the new session fences the old one.
+      if (meta !== undefined && meta.state === 'Ongoing') meta = await this.abortWithBump(meta, 'fenced');
+      let producerId: number;
+      let producerEpoch: number;
+      if (meta === undefined || meta.producerEpoch >= MAX_EPOCH - 1) {
+        producerId = await this.nextProducerId();
+        producerEpoch = 0;
+      } else {
+        producerId = meta.producerId;
+        producerEpoch = meta.producerEpoch + 1;
+      }
+      const now = this.now();
+      const next: TransactionMetadata = {
+        transactionalId: id,
+        transactionId: randomBytes(12).toString('hex'),
+        producerId,
+        producerEpoch,
+        timeoutMs,
+        state: 'Ongoing',
+        partitions: [],
+        pendingOffsets: [],
+        startTimestamp: now,
+        lastUpdateTimestamp: now,
+      };
+      if (meta !== undefined && !isTransition(meta.state, 'Ongoing')) {
+        throw new TransactionError('INVALID_TXN_STATE', `Transactional id '${id}' is ${meta.state}; a new transaction cannot start`);
+      }
+      await this.persist(next);
+      return next;
+    });
+  }
+
+  async addPartitions(transactionId: string, partitions: TxnTopicPartition[]): Promise<TransactionMetadata> {
+    await this.start();
+    const id = this.idOf(transactionId);
+    return this.locked(id, async () => {
+      const meta = this.open(transactionId, 'write records');
+      const merged = mergePartitions(meta.partitions, partitions);
+      if (merged.length === meta.partitions.length) return meta;
+      const next = transition(meta, 'Ongoing', { partitions: merged }, this.now());
+      await this.persist(next);
+      return next;
+    });
+  }
+
+  async addOffsets(transactionId: string, request: Omit<OffsetCommitRequest, 'offsets'> & { offsets: TxnOffset[] }): Promise<TransactionMetadata> {
+    await this.start();
+    if (this.offsets === undefined) throw new TransactionError('TRANSACTIONS_UNSUPPORTED', 'Offsets in a transaction need the group coordinator');
+    const id = this.idOf(transactionId);
+    return this.locked(id, async () => {
+      this.open(transactionId, 'send offsets');
+      await this.offsets!.validateTxnOffsetCommit({ ...request, offsets: request.offsets });
+      const meta = this.open(transactionId, 'send offsets');
+      const next = transition(meta, 'Ongoing', { pendingOffsets: mergeOffsets(meta.pendingOffsets, request.groupId, request.offsets) }, this.now());
+      await this.persist(next);
+      return next;
+    });
+  }
+
+  async end(transactionId: string, commit: boolean, options: EndTransactionOptions = {}): Promise<TransactionMetadata> {
+    await this.start();
+    const id = this.idOf(transactionId);
+    return this.locked(id, async () => {
+      const meta = this.current(transactionId);
+      const prepared = commit ? 'PrepareCommit' : 'PrepareAbort';
+      const completed = commit ? 'CompleteCommit' : 'CompleteAbort';
+      const repeat = options.key !== undefined && meta.endKey === options.key;
+      // A decided transaction whose completion was cut short (a failed marker write) is driven on.
+      if (meta.state === prepared) return this.complete(meta);
+      if (repeat && meta.state === completed) return meta;
+      if (meta.state !== 'Ongoing') throw this.notOpen(meta, commit ? 'commit' : 'abort');
+      const next = transition(meta, prepared, { endKey: options.key, answer: options.answer }, this.now());
+      await this.persist(next);
+      return this.complete(next);
+    });
+  }
+
+  describe(transactionId: string): TransactionMetadata {
+    this.checkActive();
+    const id = this.byTxnId.get(transactionId);
+    const meta = id === undefined ? this.retired.get(transactionId) : this.metas.get(id);
+    if (meta === undefined) throw notFound(transactionId);
+    return meta;
+  }
+
+  byTransactionalId(transactionalId: string): TransactionMetadata | undefined {
+    return this.metas.get(transactionalId);
+  }
+
+  async forget(transactionalId: string): Promise<void> {
+    await this.start();
+    await this.locked(transactionalId, async () => {
+      const meta = this.metas.get(transactionalId);
+      if (meta === undefined || !isTransition(meta.state, 'Dead')) return;
+      await this.write(transactionalId, null);
+      this.metas.delete(transactionalId);
+      this.byTxnId.delete(meta.transactionId);
+    });
+  }
+
+  // ---- internals ----
+
+  /** The transactional id of a current transaction; a replaced one is fenced, an unknown one not found. */
+  private idOf(transactionId: string): string {
+    this.checkActive();
+    const id = this.byTxnId.get(transactionId);
+    if (id !== undefined) return id;
+    const old = this.retired.get(transactionId);
+    if (old !== undefined) throw fenced(old);
+    throw notFound(transactionId);
+  }
+
+  /** The metadata of a transaction still current for its transactional id (read inside its lock). */
+  private current(transactionId: string): TransactionMetadata {
+    const meta = this.metas.get(this.idOf(transactionId));
+    if (meta === undefined || meta.transactionId !== transactionId) throw notFound(transactionId);
+    return meta;
+  }
+
+  private open(transactionId: string, what: string): TransactionMetadata {
+    const meta = this.current(transactionId);
+    if (meta.state !== 'Ongoing') throw this.notOpen(meta, what);
+    return meta;
+  }
+
+  private notOpen(meta: TransactionMetadata, what: string): TransactionError {
+    if (meta.state === 'CompleteAbort' || meta.state === 'PrepareAbort') {
+      if (meta.abortReason === 'timeout') {
+        return new TransactionError('TRANSACTION_EXPIRED', `Transaction ${meta.transactionId} was aborted after its timeout of ${meta.timeoutMs} ms; cannot ${what}`);
+      }
+      if (meta.abortReason === 'restart') {
+        return new TransactionError('INVALID_TXN_STATE', `Transaction ${meta.transactionId} was aborted when the server restarted; cannot ${what}`);
+      }
+    }
+    return new TransactionError('INVALID_TXN_STATE', `Transaction ${meta.transactionId} is ${meta.state}; cannot ${what}`);
+  }
+
+  /** Aborts an open transaction the client did not end: the epoch goes up first, fencing its late appends. */
+  private async abortWithBump(meta: TransactionMetadata, reason: 'timeout' | 'restart' | 'fenced'): Promise<TransactionMetadata> {
+    const epoch = Math.min(meta.producerEpoch + 1, MAX_EPOCH);
+    const prepare = transition(meta, 'PrepareAbort', { producerEpoch: epoch, abortReason: reason }, this.now());
+    await this.persist(prepare);
+    this.logger.info({ transactionalId: meta.transactionalId, transactionId: meta.transactionId, reason }, 'aborting an open transaction');
+    return this.complete(prepare);
+  }
+
+  /** Second phase: markers, a commit's offsets, then the Complete state. Safe to repeat. */
+  private async complete(meta: TransactionMetadata): Promise<TransactionMetadata> {
+    const commit = meta.state === 'PrepareCommit';
+    try {
+      await this.engine.writeTxnMarkers!(
+        meta.partitions.map((tp) => ({ topic: tp.topic, partition: tp.partition, producerId: meta.producerId, producerEpoch: meta.producerEpoch, commit, coordinatorEpoch: 0 })),
+      );
+      if (commit) for (const g of meta.pendingOffsets) await this.offsets?.commitTxnOffsets(g.groupId, g.offsets);
+    } catch (err) {
+      throw new TransactionError('COORDINATOR_NOT_AVAILABLE', `Transaction ${meta.transactionId} is decided (${meta.state}) but could not be completed yet: ${message(err)}; it will be retried`, {
+        cause: err,
+      });
+    }
+    const done = transition(meta, commit ? 'CompleteCommit' : 'CompleteAbort', { startTimestamp: -1 }, this.now());
+    await this.persist(done);
+    return done;
+  }
+
+  /** Timeouts, completions cut short, and expired transactional ids. */
+  private sweep(): Promise<void> {
+    if (this.status !== 'active' || this.sweeping !== undefined) return Promise.resolve();
+    this.sweeping = (async () => {
+      const now = this.now();
+      const expiration = this.options.transactionalIdExpirationMs ?? 604_800_000;
+      for (const meta of [...this.metas.values()]) {
+        if (this.status !== 'active') break;
+        const id = meta.transactionalId;
+        try {
+          if (meta.state === 'Ongoing' && meta.startTimestamp + meta.timeoutMs <= now) {
+            await this.locked(id, async () => {
+              const m = this.metas.get(id);
+              if (m !== undefined && m.state === 'Ongoing' && m.startTimestamp + m.timeoutMs <= this.now()) await this.abortWithBump(m, 'timeout');
+            });
+          } else if (meta.state === 'PrepareCommit' || meta.state === 'PrepareAbort') {
+            await this.locked(id, async () => {
+              const m = this.metas.get(id);
+              if (m !== undefined && (m.state === 'PrepareCommit' || m.state === 'PrepareAbort')) await this.complete(m);
+            });
+          } else if (isTransition(meta.state, 'Dead') && now - meta.lastUpdateTimestamp > expiration) {
+            await this.forget(id);
+          }
+        } catch (err) {
+          this.logger.warn({ err, transactionalId: id }, 'transaction housekeeping failed; retrying on the next pass');
+        }
+      }
+    })().finally(() => (this.sweeping = undefined));
+    return this.sweeping;
+  }
+
+  private locked<T>(transactionalId: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(transactionalId) ?? Promise.resolve();
+    const run = previous.then(work);
+    const tail = run.catch(() => undefined);
+    this.locks.set(transactionalId, tail);
+    void tail.then(() => {
+      if (this.locks.get(transactionalId) === tail) this.locks.delete(transactionalId);
+    });
+    return run;
+  }
+
+  private async persist(meta: TransactionMetadata): Promise<void> {
+    await this.write(meta.transactionalId, meta);
+    this.apply(meta.transactionalId, meta);
+  }
+
+  private async write(transactionalId: string, meta: TransactionMetadata | null): Promise<void> {
+    if (this.status === 'closed') throw new TransactionError('COORDINATOR_NOT_AVAILABLE', 'The transaction coordinator is closed');
+    const partition = partitionForGroup(transactionalId, this.partitionCount);
+    try {
+      await this.engine.append(TRANSACTION_STATE_TOPIC, partition, [encodeTransactionRecord(transactionalId, meta, this.now())], { acks: -1 });
+    } catch (err) {
+      throw new TransactionError('COORDINATOR_NOT_AVAILABLE', `Could not write to ${TRANSACTION_STATE_TOPIC}-${partition}: ${message(err)}`, { cause: err });
+    }
+  }
+
+  private apply(transactionalId: string, meta: TransactionMetadata | null): void {
+    const old = this.metas.get(transactionalId);
+    if (old !== undefined && (meta === null || old.transactionId !== meta.transactionId)) {
+      this.byTxnId.delete(old.transactionId);
+      this.retired.set(old.transactionId, old);
+      if (this.retired.size > RETIRED_LIMIT) this.retired.delete(this.retired.keys().next().value as string);
+    }
+    if (meta === null) {
+      this.metas.delete(transactionalId);
+      return;
+    }
+    this.metas.set(transactionalId, meta);
+    this.byTxnId.set(meta.transactionId, transactionalId);
+  }
+
+  private async nextProducerId(): Promise<number> {
+    if (this.ids.count === 0) this.ids = await this.engine.allocateProducerIds!(PRODUCER_ID_BLOCK);
+    const id = this.ids.firstProducerId;
+    this.ids = { firstProducerId: id + 1, count: this.ids.count - 1 };
+    return id;
+  }
+
+  private checkActive(): void {
+    if (this.status === 'active') return;
+    throw new TransactionError('COORDINATOR_NOT_AVAILABLE', this.status === 'closed' ? 'The transaction coordinator is closed' : 'The transaction coordinator is loading');
+  }
+
+  private async ensureStateTopic(): Promise<number> {
+    const existing = await this.engine.partitionCount(TRANSACTION_STATE_TOPIC);
+    if (existing !== undefined) return existing;
+    const partitions = this.options.stateTopicPartitions ?? 4;
+    try {
+      await this.engine.createTopic({ name: TRANSACTION_STATE_TOPIC, partitions });
+    } catch (err) {
+      if (!isEngineError(err) || err.code !== 'TOPIC_ALREADY_EXISTS') throw err;
+      return (await this.engine.partitionCount(TRANSACTION_STATE_TOPIC)) ?? partitions;
+    }
+    return partitions;
+  }
+
+  private async replayPartition(partition: number): Promise<number> {
+    const topic = TRANSACTION_STATE_TOPIC;
+    let offset = (await this.engine.listOffset(topic, partition, 'earliest', 'read_uncommitted')).offset;
+    const end = (await this.engine.listOffset(topic, partition, 'latest', 'read_uncommitted')).offset;
+    let count = 0;
+    while (offset < end) {
+      const response = await this.engine.fetch({ partitions: [{ topic, partition, offset }], maxBytes: LOAD_FETCH_BYTES, maxWaitMs: 0, isolationLevel: 'read_uncommitted' });
+      const result = response.partitions[0];
+      if (result === undefined) break;
+      if (result.error !== undefined) throw result.error;
+      for (const r of result.records) {
+        const decoded = decodeTransactionRecord(r.key, r.value);
+        if (decoded === undefined) this.logger.warn({ partition, offset: r.offset }, 'skipping a transaction state record of an unknown version');
+        else this.apply(decoded.transactionalId, decoded.meta);
+        count++;
+      }
+      if (result.nextOffset <= offset) break;
+      offset = result.nextOffset;
+    }
+    return count;
+  }
+}
+
+function notFound(transactionId: string): TransactionError {
+  return new TransactionError('TRANSACTION_NOT_FOUND', `Transaction '${transactionId}' not found (unknown, or forgotten after it ended)`);
+}
+
+function fenced(old: TransactionMetadata): TransactionError {
+  return new TransactionError('PRODUCER_FENCED', `Transaction ${old.transactionId} of '${old.transactionalId}' was replaced by a newer session (producer epoch ${old.producerEpoch} is fenced)`);
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
