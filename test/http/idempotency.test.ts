@@ -149,7 +149,7 @@ test('death after the append, before the outcome is written: the repeat after a 
   const dataDir = tempDir(t, 'basket-idem-');
   const body = { records: [{ value: 'paid' }, { value: 'shipped' }] };
   const a = await openApp(t, dataDir);
-  // The outcome record never reaches the key topic: as if the process died right after the append.
+  // The outcome record never reaches the key journal: as if the process died right after the append.
   a.faults.loseOutcomes = true;
   const first = await post(a.app, '/topics/resume', body, JSON_V2, { 'idempotency-key': 'pay-7' });
   assert.equal(first.status, 200);

@@ -63,6 +63,20 @@ export class OffsetCheckpointFile {
   }
 }
 
+/** Replaces `file` whole: a temporary file written and fsynced, renamed over it, the directory fsynced. */
+export async function writeFileDurably(file: string, data: string | Buffer): Promise<void> {
+  const temp = file + TEMP_FILE_SUFFIX;
+  const handle = await fsp.open(temp, 'w');
+  try {
+    await handle.writeFile(data);
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+  await fsp.rename(temp, file);
+  await syncDirectory(path.dirname(file));
+}
+
 /** fsync of a directory, so a rename or unlink in it survives a power loss. */
 export async function syncDirectory(dir: string): Promise<void> {
   const handle = await fsp.open(dir, 'r');

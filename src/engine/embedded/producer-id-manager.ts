@@ -2,8 +2,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { EngineError } from '../engine-error';
 import type { ProducerIdBlock } from '../storage-engine';
-import { TEMP_FILE_SUFFIX } from './log-file-names';
-import { syncDirectory } from './offset-checkpoint-file';
+import { writeFileDurably } from './offset-checkpoint-file';
 
 /** In the data directory: the first producer id not yet handed out, as decimal text. */
 export const PRODUCER_ID_BLOCK_FILE = 'producer-id-block';
@@ -45,16 +44,7 @@ export class ProducerIdManager {
     const run = this.chain.then(async () => {
       const first = this.next;
       const end = first + count;
-      const temp = this.file + TEMP_FILE_SUFFIX;
-      const handle = await fsp.open(temp, 'w');
-      try {
-        await handle.writeFile(`${end}\n`);
-        await handle.datasync();
-      } finally {
-        await handle.close();
-      }
-      await fsp.rename(temp, this.file);
-      await syncDirectory(this.dataDir);
+      await writeFileDurably(this.file, `${end}\n`);
       this.next = end;
       return { firstProducerId: first, count };
     });

@@ -2,8 +2,8 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { crc32c } from './codec/crc32c';
 import { readInt64, writeInt64 } from './codec/varint';
-import { filenamePrefixFromOffset, offsetFromFileName, PRODUCER_SNAPSHOT_FILE_SUFFIX, TEMP_FILE_SUFFIX } from './log-file-names';
-import { syncDirectory } from './offset-checkpoint-file';
+import { filenamePrefixFromOffset, offsetFromFileName, PRODUCER_SNAPSHOT_FILE_SUFFIX } from './log-file-names';
+import { writeFileDurably } from './offset-checkpoint-file';
 import { NUM_BATCHES_TO_RETAIN, type ProducerStateEntry } from './producer-state-manager';
 
 /**
@@ -102,18 +102,8 @@ export function decodeSnapshot(buf: Buffer, file = 'snapshot'): ProducerStateEnt
 }
 
 /** Writes the snapshot for `offset` atomically (see the file comment). */
-export async function writeSnapshot(dir: string, offset: number, bytes: Buffer): Promise<void> {
-  const file = snapshotFile(dir, offset);
-  const temp = file + TEMP_FILE_SUFFIX;
-  const handle = await fsp.open(temp, 'w');
-  try {
-    await handle.writeFile(bytes);
-    await handle.datasync();
-  } finally {
-    await handle.close();
-  }
-  await fsp.rename(temp, file);
-  await syncDirectory(dir);
+export function writeSnapshot(dir: string, offset: number, bytes: Buffer): Promise<void> {
+  return writeFileDurably(snapshotFile(dir, offset), bytes);
 }
 
 export async function readSnapshot(dir: string, offset: number): Promise<ProducerStateEntry[]> {

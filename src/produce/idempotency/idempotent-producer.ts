@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { ApiError } from '../../errors';
 import type { Acks } from '../../engine/storage-engine';
 import type { ProduceInput, ProduceOutcome, ProducePlan, ProduceSend, ProduceService } from '../produce-service';
+import { deferred } from '../../coordinator/group/deferred';
 import { ProducerLane } from './producer-lanes';
 import { decodeAssignment, encodeAssignment, encodeOutcomes, type IntentRecord } from './idempotency-records';
 import { keyedReceiptId, type IdempotencyKeyStore, type KeyEntry } from './idempotency-key-store';
@@ -201,16 +202,4 @@ function resumedLane(intent: IntentRecord): ProducerLane | undefined {
   const lane = new ProducerLane(intent.producerId, intent.producerEpoch);
   for (let i = 0; i < intent.sequences.length; i += 2) lane.setNextSequence(intent.topic, intent.sequences[i], intent.sequences[i + 1]);
   return lane;
-}
-
-function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  // A repeat may never come to read it: a rejection nobody awaits must not end the process.
-  promise.catch(() => undefined);
-  return { promise, resolve, reject };
 }
