@@ -32,6 +32,14 @@ export interface OneShotResult {
   replayed: boolean;
 }
 
+/** A step's records, planned: topic, partition and size checks done, nothing appended yet. */
+interface PlannedRecords {
+  plans: ProducePlan[];
+  /** Request indexes of each topic's records, in the order its plan saw them. */
+  indexes: Map<string, number[]>;
+  count: number;
+}
+
 /** The steps of one open transaction in this process: its sequences per partition and keyed answers. */
 interface Session {
   sequences: Map<string, number>;
@@ -142,22 +150,19 @@ export class TransactionService {
         return { transaction: previous, offsets: answer.offsets, replayed: true };
       }
     }
-    const { meta } = await this.begin(transactionalId, timeoutMs);
+    const planned = await this.plan(records);
+    // The partitions go in with the begin: one durable step fewer than begin, then records.
+    const meta = await this.mapped(() => this.coordinator.begin({ transactionalId, timeoutMs, partitions: partitionsOf(planned) }));
     const id = meta.transactionId;
     let offsets: TransactionRecordOutcome[];
     try {
-      offsets = (await this.records(id, records)).offsets;
+      offsets = await this.appendPlanned(meta, { sequences: new Map(), chain: Promise.resolve(), keyed: new Map() }, planned);
     } catch (err) {
       await this.end(id, false).catch(() => undefined);
       throw err;
     }
     const endKey = key ?? `oneshot:${id}`;
-    const session = this.sessions.get(id);
-    const committed = (session?.chain ?? Promise.resolve()).then(() =>
-      this.mapped(() => this.coordinator.end(id, true, { key: endKey, answer: { fingerprint, offsets } })),
-    );
-    const transaction = await committed;
-    this.sessions.delete(id);
+    const transaction = await this.mapped(() => this.coordinator.end(id, true, { key: endKey, answer: { fingerprint, offsets } }));
     // A generated id has no later use; its state goes, so one-shots do not accumulate.
     if (key === undefined) void this.coordinator.forget(meta.transactionalId).catch((err: unknown) => this.logger.warn({ err }, 'forgetting a one-shot transaction failed'));
     return { transaction, offsets, replayed: false };
@@ -200,9 +205,9 @@ export class TransactionService {
     return answer.then((offsets) => ({ offsets, replayed: false }));
   }
 
-  private async appendRecords(transactionId: string, session: Session, records: TransactionRecordInput[]): Promise<TransactionRecordOutcome[]> {
+  /** Every check that can refuse the records (as a produce request's), before anything is written. */
+  private async plan(records: TransactionRecordInput[]): Promise<PlannedRecords> {
     if (records.length === 0) throw new ApiError('NO_RECORDS', 'The request carries no records');
-    const plans: ProducePlan[] = [];
     const byTopic = new Map<string, { inputs: ProduceInput[]; indexes: number[] }>();
     records.forEach((r, i) => {
       let g = byTopic.get(r.topic);
@@ -210,13 +215,23 @@ export class TransactionService {
       g.inputs.push(r);
       g.indexes.push(i);
     });
+    const plans: ProducePlan[] = [];
     for (const [topic, g] of byTopic) plans.push(await this.produce.plan(topic, g.inputs));
-    const meta = await this.mapped(() =>
-      this.coordinator.addPartitions(transactionId, plans.flatMap((p) => p.batches.map((b) => ({ topic: p.topic, partition: b.partition })))),
-    );
-    const outcomes = new Array<TransactionRecordOutcome>(records.length);
-    const appends = plans.flatMap((plan) => {
-      const indexes = byTopic.get(plan.topic)!.indexes;
+    return { plans, indexes: new Map([...byTopic].map(([topic, g]) => [topic, g.indexes])), count: records.length };
+  }
+
+  private async appendRecords(transactionId: string, session: Session, records: TransactionRecordInput[]): Promise<TransactionRecordOutcome[]> {
+    const planned = await this.plan(records);
+    const meta = await this.mapped(() => this.coordinator.addPartitions(transactionId, partitionsOf(planned)));
+    return this.appendPlanned(meta, session, planned);
+  }
+
+  /** One transactional batch per partition; the partitions are in the transaction already. */
+  private async appendPlanned(meta: TransactionMetadata, session: Session, planned: PlannedRecords): Promise<TransactionRecordOutcome[]> {
+    const transactionId = meta.transactionId;
+    const outcomes = new Array<TransactionRecordOutcome>(planned.count);
+    const appends = planned.plans.flatMap((plan) => {
+      const indexes = planned.indexes.get(plan.topic)!;
       return plan.batches.map(async (b) => {
         const tp = `${plan.topic}\u0000${b.partition}`;
         const baseSequence = session.sequences.get(tp) ?? 0;
@@ -252,6 +267,10 @@ export class TransactionService {
       throw transactionApiError(err);
     });
   }
+}
+
+function partitionsOf(planned: PlannedRecords): Array<{ topic: string; partition: number }> {
+  return planned.plans.flatMap((p) => p.batches.map((b) => ({ topic: p.topic, partition: b.partition })));
 }
 
 function keyReused(): ApiError {

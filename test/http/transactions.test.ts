@@ -121,6 +121,10 @@ test('closed transactions refuse more steps: records after commit, commit twice,
   assert.equal(unknown.status, 404);
   assert.equal(unknown.body.error_code, 40407);
   assert.equal((await get(app, '/transactions/nope')).body.error_code, 40407);
+  // No body: a transaction with the defaults.
+  const empty = await app.inject({ method: 'POST', url: '/transactions', headers: { 'content-type': 'application/json' } });
+  assert.equal(empty.statusCode, 201, empty.body);
+  assert.equal(JSON.parse(empty.body).timeout_ms, 60_000);
   const badTimeout = await post(app, '/transactions', { timeout_ms: 900_001 }, 'application/json');
   assert.equal(badTimeout.body.error_code, 40002);
 });

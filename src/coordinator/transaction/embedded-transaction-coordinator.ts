@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { isEngineError } from '../../engine/engine-error';
-import type { ProducerIdBlock, StorageEngine } from '../../engine/storage-engine';
+import type { Acks, ProducerIdBlock, StorageEngine } from '../../engine/storage-engine';
 import { partitionForGroup } from '../group/embedded-group-coordinator';
 import type { OffsetCommitRequest } from '../group/group-coordinator';
 import type { BeginTransactionRequest, EndTransactionOptions, TransactionalOffsetSink, TransactionCoordinator } from './transaction-coordinator';
@@ -144,7 +144,7 @@ export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
         producerEpoch,
         timeoutMs,
         state: 'Ongoing',
-        partitions: [],
+        partitions: mergePartitions([], request.partitions ?? []),
         pendingOffsets: [],
         startTimestamp: now,
         lastUpdateTimestamp: now,
@@ -219,7 +219,7 @@ export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
     await this.locked(transactionalId, async () => {
       const meta = this.metas.get(transactionalId);
       if (meta === undefined || !isTransition(meta.state, 'Dead')) return;
-      await this.write(transactionalId, null);
+      await this.write(transactionalId, null, 1);
       this.metas.delete(transactionalId);
       this.byTxnId.delete(meta.transactionId);
     });
@@ -285,7 +285,8 @@ export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
       });
     }
     const done = transition(meta, commit ? 'CompleteCommit' : 'CompleteAbort', { startTimestamp: -1 }, this.now());
-    await this.persist(done);
+    // Written, not fsynced: if an OS crash loses it, replay finds the Prepare state and completes again.
+    await this.persist(done, 1);
     return done;
   }
 
@@ -331,16 +332,20 @@ export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
     return run;
   }
 
-  private async persist(meta: TransactionMetadata): Promise<void> {
-    await this.write(meta.transactionalId, meta);
+  /**
+   * acks=all by default: a state that lets partitions hold transactional batches (Ongoing with its
+   * partitions) or decides an outcome must be on disk before anything relies on it.
+   */
+  private async persist(meta: TransactionMetadata, acks: Acks = -1): Promise<void> {
+    await this.write(meta.transactionalId, meta, acks);
     this.apply(meta.transactionalId, meta);
   }
 
-  private async write(transactionalId: string, meta: TransactionMetadata | null): Promise<void> {
+  private async write(transactionalId: string, meta: TransactionMetadata | null, acks: Acks = -1): Promise<void> {
     if (this.status === 'closed') throw new TransactionError('COORDINATOR_NOT_AVAILABLE', 'The transaction coordinator is closed');
     const partition = partitionForGroup(transactionalId, this.partitionCount);
     try {
-      await this.engine.append(TRANSACTION_STATE_TOPIC, partition, [encodeTransactionRecord(transactionalId, meta, this.now())], { acks: -1 });
+      await this.engine.append(TRANSACTION_STATE_TOPIC, partition, [encodeTransactionRecord(transactionalId, meta, this.now())], { acks });
     } catch (err) {
       throw new TransactionError('COORDINATOR_NOT_AVAILABLE', `Could not write to ${TRANSACTION_STATE_TOPIC}-${partition}: ${message(err)}`, { cause: err });
     }

@@ -12,6 +12,8 @@ export interface BeginTransactionRequest {
   transactionalId?: string;
   /** Kafka's transaction.timeout.ms; the coordinator's default when absent. */
   timeoutMs?: number;
+  /** Partitions known at the start (the one-shot form): added in the same durable step. */
+  partitions?: TxnTopicPartition[];
 }
 
 export interface EndTransactionOptions {

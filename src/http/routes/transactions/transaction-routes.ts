@@ -38,10 +38,14 @@ export const transactionRoutes: FastifyPluginAsyncTypebox<TransactionRoutesOptio
   const tags = ['transactions'];
 
   app.post('/transactions', {
+    // An empty body begins a transaction with the defaults.
+    preValidation: async (request) => {
+      request.body ??= {};
+    },
     schema: {
       tags,
       summary: 'Begin a transaction, or write records to several topics and commit them atomically (one-shot)',
-      body: Type.Optional(BeginBody),
+      body: BeginBody,
       headers: IdempotencyHeaders,
       response: {
         200: Type.Object({ transaction: Type.Ref('Transaction'), offsets: RecordOffsets }),
@@ -50,7 +54,7 @@ export const transactionRoutes: FastifyPluginAsyncTypebox<TransactionRoutesOptio
       },
     },
   }, async (request, reply) => {
-    const body = request.body ?? {};
+    const body = request.body;
     const key = parseIdempotencyKey(request.headers['idempotency-key']);
     const fingerprint = fingerprintOf(request);
     if (body.records !== undefined) {
