@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import { deleteSnapshot, encodeSnapshot, listSnapshotOffsets, writeSnapshot } from './producer-state-snapshot';
+import { existsSync } from 'node:fs';
+import { deleteSnapshot, encodeSnapshot, listSnapshotOffsets, snapshotFile, writeSnapshot } from './producer-state-snapshot';
 import type { ProducerStateManager } from './producer-state-manager';
 
 /** Snapshots kept per partition: a crash that truncates past the newest falls back to an older one. */
@@ -28,6 +29,8 @@ export class ProducerStateSnapshotter {
     this.manager.removeExpired(now, this.expirationMs);
     const bytes = encodeSnapshot(this.manager.entries());
     const run = this.chain.then(async () => {
+      // The log has not moved since that snapshot (a restart without appends): it already says this.
+      if (existsSync(snapshotFile(this.dir, offset))) return;
       await writeSnapshot(this.dir, offset, bytes);
       const offsets = await listSnapshotOffsets(this.dir);
       for (const old of offsets.slice(0, Math.max(0, offsets.length - SNAPSHOTS_TO_KEEP))) await deleteSnapshot(this.dir, old);
