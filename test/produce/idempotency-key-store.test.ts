@@ -1,0 +1,61 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import pino from 'pino';
+import { IdempotencyKeyStore, keyedReceiptId } from '../../src/produce/idempotency/idempotency-key-store';
+import type { IntentRecord } from '../../src/produce/idempotency/idempotency-records';
+import { ManualClock, tempDir } from '../engine/embedded/helpers';
+
+const silent = pino({ level: 'silent' });
+const TTL = 60_000;
+
+function intent(createdAt: number): IntentRecord {
+  return { type: 'intent', v: 0, fingerprint: 'f', createdAt, async: false, topic: 't', producerId: 1, producerEpoch: 0, assignment: [0, 1], sequences: [0, 0] };
+}
+
+test('key store: keys are forgotten after the window, in memory and on replay; a released key is free', async (t) => {
+  const dir = tempDir(t);
+  const clock = new ManualClock();
+  let store = new IdempotencyKeyStore(dir, { ttlMs: TTL, maxKeys: 100, now: clock.now }, silent);
+  store.start();
+  const old = store.begin('old', 'f', false);
+  await store.writeIntent(old, intent(old.createdAt), 1);
+  old.outcomeRuns = [0, 5, 1, 7];
+  await store.writeCompleted(old, 1);
+  clock.advance(TTL / 2);
+  const young = store.begin('young', 'f', true);
+  await store.writeIntent(young, intent(young.createdAt), -1);
+  const gone = store.begin('gone', 'f', false);
+  await store.writeIntent(gone, intent(gone.createdAt), 1);
+  await store.writeReleased(gone, 1);
+  assert.equal(store.get('gone'), undefined);
+  await store.close();
+
+  clock.advance(TTL / 2 + 1);
+  store = new IdempotencyKeyStore(dir, { ttlMs: TTL, maxKeys: 100, now: clock.now }, silent);
+  store.start();
+  assert.equal(store.get('old'), undefined, 'past the window when the journal is replayed');
+  assert.equal(store.get('gone'), undefined, 'released');
+  const replayed = store.get('young');
+  assert.ok(replayed !== undefined);
+  assert.deepEqual(replayed.intent, intent(young.createdAt));
+  assert.equal(replayed.outcomeRuns, undefined, 'pending: an intent without an outcome');
+  assert.equal(store.byReceiptId(keyedReceiptId('young')), replayed, 'an async key is found by its receipt id');
+  clock.advance(TTL / 2);
+  assert.equal(store.get('young'), undefined, 'past the window in memory');
+  await store.close();
+});
+
+test('key store: past maxKeys the oldest keys not in flight are forgotten first', async (t) => {
+  const clock = new ManualClock();
+  const store = new IdempotencyKeyStore(tempDir(t), { ttlMs: TTL, maxKeys: 3, now: clock.now }, silent);
+  store.start();
+  const running = store.begin('k0', 'f', false);
+  running.inFlight = new Promise(() => undefined);
+  for (let i = 1; i <= 4; i++) store.begin(`k${i}`, 'f', false);
+  assert.equal(store.size, 3);
+  assert.ok(store.get('k0') !== undefined, 'a running request keeps its key');
+  assert.equal(store.get('k1'), undefined);
+  assert.equal(store.get('k2'), undefined);
+  assert.ok(store.get('k4') !== undefined);
+  await store.close();
+});
