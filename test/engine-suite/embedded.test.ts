@@ -31,5 +31,6 @@ defineEngineSuite(
     nullHeaderValues: true,
     appendTimestamp: true,
     maxMessageBytes: true,
+    transactions: true,
   },
 );

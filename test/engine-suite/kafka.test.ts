@@ -48,5 +48,6 @@ defineEngineSuite(
     nullHeaderValues: false,
     appendTimestamp: false,
     maxMessageBytes: false,
+    transactions: false,
   },
 );

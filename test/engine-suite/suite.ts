@@ -4,6 +4,7 @@ import { defineAdminTests } from './admin-tests';
 import { defineFetchTests } from './fetch-tests';
 import { defineOffsetTests } from './offset-tests';
 import { defineProduceTests } from './produce-tests';
+import { defineTransactionTests } from './transaction-tests';
 
 /**
  * The engine compliance suite: one set of behaviours every StorageEngine must show, written once
@@ -27,6 +28,8 @@ export interface EngineCapabilities {
   appendTimestamp: boolean;
   /** A batch larger than max.message.bytes is refused with RECORD_TOO_LARGE. */
   maxMessageBytes: boolean;
+  /** Transactional appends, control markers (writeTxnMarkers), the last stable offset and read_committed. */
+  transactions: boolean;
 }
 
 export type Capability = keyof EngineCapabilities;
@@ -86,5 +89,6 @@ export function defineEngineSuite(name: string, factory: EngineFactory, capabili
     defineFetchTests(ctx);
     defineOffsetTests(ctx);
     defineAdminTests(ctx);
+    defineTransactionTests(ctx);
   });
 }
