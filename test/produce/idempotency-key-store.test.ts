@@ -8,8 +8,8 @@ import { ManualClock, tempDir } from '../engine/embedded/helpers';
 const silent = pino({ level: 'silent' });
 const TTL = 60_000;
 
-function intent(createdAt: number): IntentRecord {
-  return { type: 'intent', v: 0, fingerprint: 'f', createdAt, async: false, topic: 't', producerId: 1, producerEpoch: 0, assignment: [0, 1], sequences: [0, 0] };
+function intent(createdAt: number, async = false): IntentRecord {
+  return { type: 'intent', v: 0, fingerprint: 'f', createdAt, async, topic: 't', producerId: 1, producerEpoch: 0, assignment: [0, 1], sequences: [0, 0] };
 }
 
 test('key store: keys are forgotten after the window, in memory and on replay; a released key is free', async (t) => {
@@ -23,7 +23,7 @@ test('key store: keys are forgotten after the window, in memory and on replay; a
   await store.writeCompleted(old, 1);
   clock.advance(TTL / 2);
   const young = store.begin('young', 'f', true);
-  await store.writeIntent(young, intent(young.createdAt), -1);
+  await store.writeIntent(young, intent(young.createdAt, true), -1);
   const gone = store.begin('gone', 'f', false);
   await store.writeIntent(gone, intent(gone.createdAt), 1);
   await store.writeReleased(gone, 1);
@@ -37,7 +37,7 @@ test('key store: keys are forgotten after the window, in memory and on replay; a
   assert.equal(store.get('gone'), undefined, 'released');
   const replayed = store.get('young');
   assert.ok(replayed !== undefined);
-  assert.deepEqual(replayed.intent, intent(young.createdAt));
+  assert.deepEqual(replayed.intent, intent(young.createdAt, true));
   assert.equal(replayed.outcomeRuns, undefined, 'pending: an intent without an outcome');
   assert.equal(store.byReceiptId(keyedReceiptId('young')), replayed, 'an async key is found by its receipt id');
   clock.advance(TTL / 2);
