@@ -9,7 +9,7 @@ import { SegmentDeletedError } from './file-records';
 import { LogSegment } from './log-segment';
 import { LogWriter } from './log-writer';
 import { segmentsToDelete } from './retention';
-import { BatchMetadata, incrementSequence, ProducerStateManager } from './producer-state-manager';
+import { answerDuplicate, BatchMetadata, incrementSequence, ProducerStateManager } from './producer-state-manager';
 import { ProducerStateSnapshotter } from './producer-state-snapshotter';
 import { controlRecord, controlType } from './transaction-control-record';
 import { PartitionTransactions } from './transaction-state';
@@ -183,7 +183,7 @@ export class PartitionLog {
       } catch (err) {
         return Promise.reject(err);
       }
-      if (duplicate !== undefined) return this.answerDuplicate(duplicate, acks);
+      if (duplicate !== undefined) return answerDuplicate(this, duplicate, acks);
     }
     const now = this.now();
     const logAppendTime = this.config.timestampType === 'LogAppendTime';
@@ -300,26 +300,6 @@ export class PartitionLog {
     this.producerState.mapEndOffset = baseOffset + 1;
     this.transactions.onMarker(producerId, commit, baseOffset, this.highWatermark);
     return promise;
-  }
-
-  /**
-   * A retried batch: nothing is appended, the answer is the first append's offsets once they are as
-   * durable as this request's acks ask (the first attempt may have asked for less, or still be queued).
-   */
-  private answerDuplicate(batch: BatchMetadata, acks: Acks): Promise<AppendResult> {
-    const result: AppendResult = {
-      topic: this.topic,
-      partition: this.partition,
-      baseOffset: batch.firstOffset,
-      lastOffset: batch.lastOffset,
-      timestamp: batch.timestamp,
-      logStartOffset: this.logStartOffset,
-      duplicate: true,
-    };
-    if (acks === 0) return Promise.resolve(result);
-    const written = batch.written ?? Promise.resolve();
-    const synced = acks === -1 && batch.acks !== -1 && this.recoveryPoint <= batch.lastOffset;
-    return written.then(() => (synced ? this.flush() : undefined)).then(() => result);
   }
 
   /**

@@ -1,6 +1,36 @@
 import { EngineError } from '../engine-error';
 import { incrementSequence, type Acks, type AppendResult } from '../storage-engine';
 
+/** What `answerDuplicate` needs of the partition log. */
+export interface DuplicateAnswerer {
+  readonly topic: string;
+  readonly partition: number;
+  readonly logStartOffset: number;
+  /** Every offset below it is fsynced. */
+  readonly recoveryPoint: number;
+  flush(): Promise<void>;
+}
+
+/**
+ * A retried batch: nothing is appended, the answer is the first append's offsets once they are as
+ * durable as this request's acks ask (the first attempt may have asked for less, or still be queued).
+ */
+export function answerDuplicate(log: DuplicateAnswerer, batch: BatchMetadata, acks: Acks): Promise<AppendResult> {
+  const result: AppendResult = {
+    topic: log.topic,
+    partition: log.partition,
+    baseOffset: batch.firstOffset,
+    lastOffset: batch.lastOffset,
+    timestamp: batch.timestamp,
+    logStartOffset: log.logStartOffset,
+    duplicate: true,
+  };
+  if (acks === 0) return Promise.resolve(result);
+  const written = batch.written ?? Promise.resolve();
+  const synced = acks === -1 && batch.acks !== -1 && log.recoveryPoint <= batch.lastOffset;
+  return written.then(() => (synced ? log.flush() : undefined)).then(() => result);
+}
+
 /** Kafka's ProducerStateEntry.NUM_BATCHES_TO_RETAIN: the batches per producer a retry is matched against. */
 export const NUM_BATCHES_TO_RETAIN = 5;
 const INT32_MAX = 0x7fff_ffff;
