@@ -55,6 +55,11 @@ export class IdempotentProducer {
     private readonly logger: Logger,
   ) {}
 
+  /** Replays the key journal now (it would be on the first keyed request): it blocks while it reads. */
+  start(): void {
+    this.store.start();
+  }
+
   /** Resolves once this request's appends are issued, or once an earlier request with the key answers it. */
   async send(request: KeyedProduceRequest): Promise<KeyedProduceRun> {
     this.store.start();

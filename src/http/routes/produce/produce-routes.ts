@@ -93,6 +93,8 @@ export const produceRoutes: FastifyPluginAsyncTypebox<ProduceRoutesOptions> = as
   };
   app.addContentTypeParser('application/json', { parseAs: 'string' }, keepRaw);
   app.addContentTypeParser(VND_JSON, { parseAs: 'string' }, keepRaw);
+  // Keys survive restarts: the journal is read before the server takes requests.
+  opts.idempotent.start();
   app.addHook('onClose', async () => {
     opts.receipts.close();
     await opts.idempotent.close();
