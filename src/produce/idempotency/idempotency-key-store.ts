@@ -86,7 +86,12 @@ export class IdempotencyKeyStore {
   start(): void {
     if (this.started) return;
     const started = Date.now();
-    const payloads = this.journal.open();
+    let payloads: Buffer[];
+    try {
+      payloads = this.journal.open();
+    } catch (err) {
+      throw new EngineError('KAFKA_STORAGE_ERROR', `The idempotency key journal cannot be opened: ${(err as Error).message}`, { cause: err });
+    }
     for (const payload of payloads) {
       const decoded = decodeKeyRecord(payload);
       if (decoded !== undefined) this.replay(decoded.key, decoded.record);

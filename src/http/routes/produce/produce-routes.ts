@@ -93,8 +93,13 @@ export const produceRoutes: FastifyPluginAsyncTypebox<ProduceRoutesOptions> = as
   };
   app.addContentTypeParser('application/json', { parseAs: 'string' }, keepRaw);
   app.addContentTypeParser(VND_JSON, { parseAs: 'string' }, keepRaw);
-  // Keys survive restarts: the journal is read before the server takes requests.
-  opts.idempotent.start();
+  // Keys survive restarts: the journal is read before the server takes requests. If it cannot be
+  // (an unwritable data directory), requests without a key are still served; keyed ones get 503.
+  try {
+    opts.idempotent.start();
+  } catch (err) {
+    app.log.warn({ err }, 'idempotency keys unavailable');
+  }
   app.addHook('onClose', async () => {
     opts.receipts.close();
     await opts.idempotent.close();
