@@ -1,5 +1,11 @@
 import autocannon from 'autocannon';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { EmbeddedEngine } from '../src/engine/embedded/embedded-engine';
+import type { IsolationLevel } from '../src/engine/storage-engine';
 import { startBasket } from './servers';
 
 /**
@@ -12,7 +18,10 @@ import { startBasket } from './servers';
  *   reads:      the same partition read from offset 0 in 1 MiB pages with isolation_level
  *               read_uncommitted and read_committed; the partition holds committed transactions with
  *               every fourth one aborted, so read_committed skips batches and checks the aborted index
- * Usage: node dist/bench/transactions.js [durationSec=5]
+ *   scans:      the same in-process on the engine alone (no HTTP, no JSON): a whole partition of
+ *               20,000 transactions read in 1 MiB fetches, the two isolation levels in alternating rounds,
+ *               with no transaction aborted (the cost of the checks alone) and with 1 in 4 aborted
+ * Usage: node dist/bench/transactions.js [durationSec=5] [scans: the engine scans only]
  */
 const durationSec = Number(process.argv[2] ?? 5);
 const JSON_V2 = 'application/vnd.kafka.json.v2+json';
@@ -75,7 +84,68 @@ async function multiStep(port: number, clients: number, seconds: number, abortEv
   return { tps: (done * 1000) / (Date.now() - started), failures };
 }
 
+/** Records per second of whole-partition scans on the engine, per isolation level, alternating rounds. */
+async function engineScans(rounds: number, abortOneIn: number): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'basket-bench-txn-scan-'));
+  const engine = new EmbeddedEngine({ dataDir }, pino({ level: 'silent' }));
+  await engine.start();
+  try {
+    await engine.createTopic({ name: 'scan', partitions: 1 });
+    const { firstProducerId } = await engine.allocateProducerIds(64);
+    const seq = new Map<number, number>();
+    const payload = Buffer.from(JSON.stringify(value(1)));
+    for (let i = 0; i < 20_000; i += 64) {
+      await Promise.all(
+        Array.from({ length: Math.min(64, 20_000 - i) }, async (_, w) => {
+          const pid = firstProducerId + w;
+          const epoch = seq.get(pid) ?? 0;
+          seq.set(pid, epoch + 1);
+          await engine.append('scan', 0, [{ key: null, value: payload }, { key: null, value: payload }], { acks: 1, producer: { producerId: pid, producerEpoch: epoch, baseSequence: 0 }, transactional: true });
+          await engine.writeTxnMarkers([{ topic: 'scan', partition: 0, producerId: pid, producerEpoch: epoch, commit: abortOneIn === 0 || (i + w) % abortOneIn !== abortOneIn - 1, coordinatorEpoch: 0 }]);
+        }),
+      );
+    }
+    const end = (await engine.listOffset('scan', 0, 'latest')).offset;
+    const scan = async (isolationLevel: IsolationLevel): Promise<{ records: number; ms: number }> => {
+      const started = process.hrtime.bigint();
+      let offset = 0;
+      let records = 0;
+      while (offset < end) {
+        const res = await engine.fetch({ partitions: [{ topic: 'scan', partition: 0, offset }], maxBytes: 1 << 20, maxWaitMs: 0, isolationLevel });
+        const p = res.partitions[0]!;
+        records += p.records.length;
+        offset = p.nextOffset;
+      }
+      return { records, ms: Number(process.hrtime.bigint() - started) / 1e6 };
+    };
+    await scan('read_uncommitted');
+    await scan('read_committed');
+    const rates: Record<IsolationLevel, number[]> = { read_uncommitted: [], read_committed: [] };
+    const counts: Record<string, number> = {};
+    for (let r = 0; r < rounds; r++) {
+      for (const level of ['read_uncommitted', 'read_committed'] as IsolationLevel[]) {
+        const { records, ms } = await scan(level);
+        counts[level] = records;
+        rates[level].push((end / ms) * 1000);
+      }
+    }
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    console.log(
+      `engine scans of ${end} offsets (20,000 transactions of 2 records + marker, ${abortOneIn === 0 ? 'none' : `1 in ${abortOneIn}`} aborted), ${rounds} rounds: ` +
+        `read_uncommitted ${Math.round(mean(rates.read_uncommitted))} offsets/s (${counts.read_uncommitted} records) | ` +
+        `read_committed ${Math.round(mean(rates.read_committed))} offsets/s (${counts.read_committed} records) | ratio ${(mean(rates.read_committed) / mean(rates.read_uncommitted)).toFixed(2)}`,
+    );
+  } finally {
+    await engine.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
+  if (process.argv[3] === 'scans') {
+    await engineScans(5, 0);
+    return engineScans(5, 4);
+  }
   console.log(`transactions, node ${process.version}; ${durationSec}s per run; 3 records (~${JSON.stringify(value(1)).length}-byte values) across 2 topics per transaction`);
   const basket = await startBasket(18097, { BASKET_DEFAULT_ACKS: 'all' });
   const port = 18097;
@@ -114,6 +184,8 @@ async function main(): Promise<void> {
   } finally {
     await basket.stop();
   }
+  await engineScans(5, 0);
+  await engineScans(5, 4);
 }
 
 main().catch((err: unknown) => {

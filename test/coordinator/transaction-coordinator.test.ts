@@ -4,6 +4,7 @@ import { EmbeddedEngine } from '../../src/engine/embedded/embedded-engine';
 import type { TxnMarker } from '../../src/engine/storage-engine';
 import { EmbeddedTransactionCoordinator } from '../../src/coordinator/transaction/embedded-transaction-coordinator';
 import { EmbeddedGroupCoordinator } from '../../src/coordinator/group/embedded-group-coordinator';
+import { KafkaEngine } from '../../src/engine/kafka/kafka-engine';
 import { isTransition, VALID_PREVIOUS_STATES, type TransactionStateName } from '../../src/coordinator/transaction/transaction-metadata';
 import { defer, rec, silentLogger, tempDir } from '../engine/embedded/helpers';
 
@@ -85,4 +86,13 @@ test('a restart completes a decided commit (markers and offsets) and aborts an o
   // The next session of the aborted id is fenced past the epoch the abort used.
   const next = await second.txns.begin({ transactionalId: 'open' });
   assert.ok(next.producerEpoch > aborted.producerEpoch);
+});
+
+test('an engine without transaction markers is told plainly: TRANSACTIONS_UNSUPPORTED, nothing written', async () => {
+  // Never started: the coordinator must refuse before it touches the engine.
+  const kafka = new KafkaEngine({ brokers: ['127.0.0.1:1'] }, silentLogger);
+  const txns = new EmbeddedTransactionCoordinator(kafka, undefined, {}, silentLogger);
+  await assert.rejects(txns.start(), { code: 'TRANSACTIONS_UNSUPPORTED' });
+  await assert.rejects(txns.begin({}), { code: 'TRANSACTIONS_UNSUPPORTED' });
+  await txns.close();
 });

@@ -152,7 +152,9 @@ export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
       if (meta !== undefined && !isTransition(meta.state, 'Ongoing')) {
         throw new TransactionError('INVALID_TXN_STATE', `Transactional id '${id}' is ${meta.state}; a new transaction cannot start`);
       }
-      await this.persist(next);
+      // Without partitions nothing depends on this record yet: the first AddPartitions record, fsynced
+      // in the same log, makes it durable with itself.
+      await this.persist(next, next.partitions.length > 0 ? -1 : 1);
       return next;
     });
   }
