@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { StorageEngine } from '../../engine/storage-engine';
-import { isEngineError } from '../../engine/engine-error';
+import { ensureInternalTopic, replayPartition } from '../internal-partition';
 import { CoordinatorError } from './coordinator-error';
 import { decodeCoordinatorRecord, encodeCoordinatorRecord, type CoordinatorRecord } from './coordinator-records';
 import type { GroupContext } from './consumer-group';
@@ -33,8 +33,6 @@ export interface EmbeddedGroupCoordinatorOptions {
   sessionCheckIntervalMs?: number;
   now?: () => number;
 }
-
-const LOAD_FETCH_BYTES = 1 << 20;
 
 /**
  * The embedded engine's group coordinator. Each group belongs to one `__consumer_offsets` partition
@@ -73,7 +71,7 @@ export class EmbeddedGroupCoordinator implements GroupCoordinator {
   }
 
   private async load(): Promise<void> {
-    const count = await this.ensureOffsetsTopic();
+    const count = await ensureInternalTopic(this.engine, CONSUMER_OFFSETS_TOPIC, this.options.offsetsTopicPartitions ?? 4);
     const shards = Array.from({ length: count }, (_, p) => new GroupCoordinatorShard(p, this.contextFor(p)));
     this.shards = shards;
     this.tails = shards.map(() => Promise.resolve());
@@ -233,45 +231,13 @@ export class EmbeddedGroupCoordinator implements GroupCoordinator {
     };
   }
 
-  private async ensureOffsetsTopic(): Promise<number> {
-    const existing = await this.engine.partitionCount(CONSUMER_OFFSETS_TOPIC);
-    if (existing !== undefined) return existing;
-    const partitions = this.options.offsetsTopicPartitions ?? 4;
-    try {
-      await this.engine.createTopic({ name: CONSUMER_OFFSETS_TOPIC, partitions });
-    } catch (err) {
-      if (!isEngineError(err) || err.code !== 'TOPIC_ALREADY_EXISTS') throw err;
-      return (await this.engine.partitionCount(CONSUMER_OFFSETS_TOPIC)) ?? partitions;
-    }
-    return partitions;
-  }
-
   /** Replays one partition from its log start offset to its high watermark; returns the record count. */
-  private async replayPartition(shard: GroupCoordinatorShard): Promise<number> {
-    const topic = CONSUMER_OFFSETS_TOPIC;
-    let offset = (await this.engine.listOffset(topic, shard.partition, 'earliest', 'read_uncommitted')).offset;
-    const end = (await this.engine.listOffset(topic, shard.partition, 'latest', 'read_uncommitted')).offset;
-    let count = 0;
-    while (offset < end) {
-      const response = await this.engine.fetch({
-        partitions: [{ topic, partition: shard.partition, offset }],
-        maxBytes: LOAD_FETCH_BYTES,
-        maxWaitMs: 0,
-        isolationLevel: 'read_uncommitted',
-      });
-      const result = response.partitions[0];
-      if (result === undefined) break;
-      if (result.error !== undefined) throw result.error;
-      for (const r of result.records) {
-        const record = decodeCoordinatorRecord(r.key, r.value);
-        if (record === undefined) this.logger.warn({ partition: shard.partition, offset: r.offset }, 'skipping a coordinator record of an unknown version');
-        else shard.replay(record);
-        count++;
-      }
-      if (result.nextOffset <= offset) break;
-      offset = result.nextOffset;
-    }
-    return count;
+  private replayPartition(shard: GroupCoordinatorShard): Promise<number> {
+    return replayPartition(this.engine, CONSUMER_OFFSETS_TOPIC, shard.partition, (r) => {
+      const record = decodeCoordinatorRecord(r.key, r.value);
+      if (record === undefined) this.logger.warn({ partition: shard.partition, offset: r.offset }, 'skipping a coordinator record of an unknown version');
+      else shard.replay(record);
+    });
   }
 }
 

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { isEngineError } from '../../engine/engine-error';
 import type { Acks, ProducerIdBlock, StorageEngine } from '../../engine/storage-engine';
 import { partitionForGroup } from '../group/embedded-group-coordinator';
+import { ensureInternalTopic, replayPartition } from '../internal-partition';
 import type { OffsetCommitRequest } from '../group/group-coordinator';
 import type { BeginTransactionRequest, EndTransactionOptions, TransactionalOffsetSink, TransactionCoordinator } from './transaction-coordinator';
 import { TransactionError } from './transaction-error';
@@ -25,7 +25,6 @@ export interface TransactionCoordinatorOptions {
 
 const MAX_EPOCH = 0x7fff;
 const PRODUCER_ID_BLOCK = 100;
-const LOAD_FETCH_BYTES = 1 << 20;
 /** Ended transactions of replaced sessions still answered by describe. */
 const RETIRED_LIMIT = 10_000;
 const MAX_TRANSACTIONAL_ID_LENGTH = 255;
@@ -84,9 +83,9 @@ export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
 
   private async load(): Promise<void> {
     const started = this.now();
-    this.partitionCount = await this.ensureStateTopic();
+    this.partitionCount = await ensureInternalTopic(this.engine, TRANSACTION_STATE_TOPIC, this.options.stateTopicPartitions ?? 4);
     let records = 0;
-    for (let p = 0; p < this.partitionCount; p++) records += await this.replayPartition(p);
+    for (let p = 0; p < this.partitionCount; p++) records += await this.replay(p);
     this.status = 'active';
     let completed = 0;
     let aborted = 0;
@@ -380,39 +379,12 @@ export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
     throw new TransactionError('COORDINATOR_NOT_AVAILABLE', this.status === 'closed' ? 'The transaction coordinator is closed' : 'The transaction coordinator is loading');
   }
 
-  private async ensureStateTopic(): Promise<number> {
-    const existing = await this.engine.partitionCount(TRANSACTION_STATE_TOPIC);
-    if (existing !== undefined) return existing;
-    const partitions = this.options.stateTopicPartitions ?? 4;
-    try {
-      await this.engine.createTopic({ name: TRANSACTION_STATE_TOPIC, partitions });
-    } catch (err) {
-      if (!isEngineError(err) || err.code !== 'TOPIC_ALREADY_EXISTS') throw err;
-      return (await this.engine.partitionCount(TRANSACTION_STATE_TOPIC)) ?? partitions;
-    }
-    return partitions;
-  }
-
-  private async replayPartition(partition: number): Promise<number> {
-    const topic = TRANSACTION_STATE_TOPIC;
-    let offset = (await this.engine.listOffset(topic, partition, 'earliest', 'read_uncommitted')).offset;
-    const end = (await this.engine.listOffset(topic, partition, 'latest', 'read_uncommitted')).offset;
-    let count = 0;
-    while (offset < end) {
-      const response = await this.engine.fetch({ partitions: [{ topic, partition, offset }], maxBytes: LOAD_FETCH_BYTES, maxWaitMs: 0, isolationLevel: 'read_uncommitted' });
-      const result = response.partitions[0];
-      if (result === undefined) break;
-      if (result.error !== undefined) throw result.error;
-      for (const r of result.records) {
-        const decoded = decodeTransactionRecord(r.key, r.value);
-        if (decoded === undefined) this.logger.warn({ partition, offset: r.offset }, 'skipping a transaction state record of an unknown version');
-        else this.apply(decoded.transactionalId, decoded.meta);
-        count++;
-      }
-      if (result.nextOffset <= offset) break;
-      offset = result.nextOffset;
-    }
-    return count;
+  private async replay(partition: number): Promise<number> {
+    return replayPartition(this.engine, TRANSACTION_STATE_TOPIC, partition, (r) => {
+      const decoded = decodeTransactionRecord(r.key, r.value);
+      if (decoded === undefined) this.logger.warn({ partition, offset: r.offset }, 'skipping a transaction state record of an unknown version');
+      else this.apply(decoded.transactionalId, decoded.meta);
+    });
   }
 }
 
