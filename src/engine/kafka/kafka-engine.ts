@@ -23,6 +23,7 @@ import { toEngineError } from './kafka-error-mapping';
 import { KafkaFetcher } from './kafka-fetcher';
 import { EARLIEST_TIMESTAMP, KafkaLeaderClient, LATEST_TIMESTAMP } from './kafka-leader-client';
 import { kafkajsLogLevelFor, pinoLogCreator } from './kafka-log-creator';
+import { KafkaGroupCoordinator, type KafkaGroupCoordinatorOptions } from './kafka-group-coordinator';
 import { KafkaMetadata } from './kafka-metadata';
 import { KafkaTopicAdmin } from './kafka-topic-admin';
 import { createKafkajsCluster, type KjsCluster } from './kafkajs-internals';
@@ -51,6 +52,9 @@ export class KafkaEngine implements StorageEngine {
   private readonly topicAdmin: KafkaTopicAdmin;
   private readonly connectivity: KafkaConnectivity;
   private closed = false;
+  /** A kafkajs Cluster with this engine's settings, for a group coordinator on the same cluster. */
+  private readonly newCluster: (clientId?: string) => KjsCluster;
+  private readonly log: Logger;
 
   constructor(options: KafkaEngineOptions, logger: Logger) {
     this.options = resolveKafkaEngineOptions(options);
@@ -58,6 +62,8 @@ export class KafkaEngine implements StorageEngine {
     const kafkajsLog = log.child({ component: 'kafkajs' });
     const level = kafkajsLogLevelFor(kafkajsLog);
     const creator = pinoLogCreator(kafkajsLog);
+    this.log = log;
+    this.newCluster = (clientId) => createKafkajsCluster(clientId === undefined ? this.options : { ...this.options, clientId }, level, creator);
     this.control = createKafkajsCluster(this.options, level, creator);
     this.fetchClusters = Array.from({ length: this.options.fetchConnections }, () => createKafkajsCluster(this.options, level, creator));
     const kafka = new Kafka({ ...kafkajsClientConfig(this.options), logLevel: level, logCreator: creator });
@@ -88,6 +94,29 @@ export class KafkaEngine implements StorageEngine {
     this.closed = true;
     this.connectivity.close();
     await Promise.allSettled([this.admin.disconnect(), this.control.disconnect(), this.fetcher.close()]);
+  }
+
+  /**
+   * Kafka's own group coordinator for this cluster, with this engine's connection settings; its
+   * calls fail at once while the engine finds the cluster unreachable. The caller starts and closes it.
+   */
+  groupCoordinator(options: KafkaGroupCoordinatorOptions = {}): KafkaGroupCoordinator {
+    return new KafkaGroupCoordinator(
+      {
+        newCluster: this.newCluster,
+        partitionCounts: async (topics) => {
+          const counts: Record<string, number> = {};
+          for (const t of topics) {
+            const n = await this.partitionCount(t);
+            if (n !== undefined) counts[t] = n;
+          }
+          return counts;
+        },
+        assertUp: () => this.connectivity.assertUp(),
+        logger: this.log.child({ component: 'group-coordinator' }),
+      },
+      options,
+    );
   }
 
   health(): EngineHealth {

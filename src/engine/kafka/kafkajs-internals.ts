@@ -13,6 +13,11 @@
  * UNKNOWN_TOPIC_OR_PARTITION (seen with kafkajs 2.2.4). Routing to the leader from our own metadata
  * has no such hidden state.
  *
+ * Consumer groups use the Broker's group APIs (JoinGroup, SyncGroup, Heartbeat, LeaveGroup,
+ * OffsetCommit, OffsetFetch, DescribeGroups, ListGroups, DeleteGroups): kafkajs's public consumer
+ * runs its own fetch loop and rebalance callbacks, while Basket's consumer layer already speaks the
+ * group protocol through its GroupCoordinator interface and reads through the engine's fetch.
+ *
  * kafkajs 2.2.4 is its last release, so these shapes do not move under us; still, they are typed
  * here (only what is used) and exercised by the engine compliance suite, so a change shows up as a
  * failing test rather than a wrong answer. package.json should pin kafkajs to that exact version.
@@ -128,6 +133,65 @@ export interface KjsBroker {
   }): Promise<KjsListOffsetsResponse>;
 }
 
+/** JoinGroup's answer; the members, each with its protocol metadata (opaque bytes), are listed to the leader only. */
+export interface KjsJoinGroupResponse {
+  generationId: number;
+  groupProtocol: string;
+  leaderId: string;
+  memberId: string;
+  members: Array<{ memberId: string; memberMetadata: Buffer }>;
+}
+
+export interface KjsDescribedGroup {
+  errorCode: number;
+  groupId: string;
+  state: string;
+  protocolType: string;
+  protocol: string;
+  members: Array<{ memberId: string; clientId: string; clientHost: string; memberMetadata: Buffer | null; memberAssignment: Buffer | null }>;
+}
+
+export interface KjsOffsetFetchResponse {
+  responses: Array<{ topic: string; partitions: Array<{ partition: number; offset: string; metadata: string | null; errorCode: number }> }>;
+}
+
+/**
+ * Kafka's group APIs as kafkajs's Broker sends them. Each throws kafkajs's protocol error for the
+ * first error in the answer, except deleteGroups, which reports one error per group.
+ */
+export interface KjsGroupApis {
+  /** Blocks at the coordinator until the rebalance's join phase ends; kafkajs answers MEMBER_ID_REQUIRED itself. */
+  joinGroup(request: {
+    groupId: string;
+    sessionTimeout: number;
+    rebalanceTimeout: number;
+    memberId: string;
+    protocolType: string;
+    groupProtocols: Array<{ name: string; metadata: Buffer }>;
+  }): Promise<KjsJoinGroupResponse>;
+  syncGroup(request: {
+    groupId: string;
+    generationId: number;
+    memberId: string;
+    groupAssignment: Array<{ memberId: string; memberAssignment: Buffer }>;
+  }): Promise<{ memberAssignment: Buffer }>;
+  heartbeat(request: { groupId: string; groupGenerationId: number; memberId: string }): Promise<unknown>;
+  leaveGroup(request: { groupId: string; memberId: string }): Promise<unknown>;
+  offsetCommit(request: {
+    groupId: string;
+    groupGenerationId: number;
+    memberId: string;
+    topics: Array<{ topic: string; partitions: Array<{ partition: number; offset: string; metadata: string }> }>;
+  }): Promise<unknown>;
+  /** An empty `topics` asks for every partition the group committed (encoded as null from OffsetFetch v3). */
+  offsetFetch(request: { groupId: string; topics: Array<{ topic: string; partitions: Array<{ partition: number }> }> }): Promise<KjsOffsetFetchResponse>;
+  describeGroups(request: { groupIds: string[] }): Promise<{ groups: KjsDescribedGroup[] }>;
+  listGroups(): Promise<{ groups: Array<{ groupId: string; protocolType: string }> }>;
+  deleteGroups(groupIds: string[]): Promise<{ results: Array<{ groupId: string; errorCode: number; error?: unknown }> }>;
+}
+
+export type KjsGroupBroker = KjsBroker & KjsGroupApis;
+
 export interface KjsCluster {
   connect(): Promise<void>;
   disconnect(): Promise<void>;
@@ -136,6 +200,8 @@ export interface KjsCluster {
   refreshMetadata(): Promise<void>;
   findBroker(query: { nodeId: number | string }): Promise<KjsBroker>;
   brokerPool: { metadata: KjsMetadata | null; versions: KjsApiVersions | null };
+  /** FindCoordinator (with kafkajs's retries), then the coordinator's broker on this Cluster's connections. */
+  findGroupCoordinator(query: { groupId: string }): Promise<KjsGroupBroker>;
 }
 
 /** Kafka's isolation levels as the protocol encodes them. */
@@ -148,6 +214,10 @@ export const API_KEYS = {
   DescribeConfigs: 32,
   AlterConfigs: 33,
   CreatePartitions: 37,
+  OffsetFetch: 9,
+  DescribeGroups: 15,
+  ListGroups: 16,
+  DeleteGroups: 42,
 } as const;
 
 interface KjsLoggerFactory {
