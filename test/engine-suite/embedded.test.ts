@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { EmbeddedEngine } from '../../src/engine/embedded/embedded-engine';
+import { EmbeddedGroupCoordinator } from '../../src/coordinator/group/embedded-group-coordinator';
 import { defineEngineSuite } from './suite';
 
 /** The compliance suite against EmbeddedEngine, on a fresh data dir per test. */
@@ -10,13 +11,15 @@ defineEngineSuite(
   'embedded',
   async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'basket-suite-'));
-    const engine = new EmbeddedEngine({ dataDir, defaultPartitions: 1 }, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
+    const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+    const engine = new EmbeddedEngine({ dataDir, defaultPartitions: 1 }, logger);
     await engine.start();
     return {
       engine,
       createTopic: async (name, partitions) => {
         await engine.createTopic({ name, partitions });
       },
+      groupCoordinator: () => new EmbeddedGroupCoordinator(engine, {}, logger),
       cleanup: async () => {
         await engine.close();
         rmSync(dataDir, { recursive: true, force: true });
@@ -32,5 +35,9 @@ defineEngineSuite(
     appendTimestamp: true,
     maxMessageBytes: true,
     transactions: true,
+    commitDuringRebalance: true,
+    groupAdmin: true,
+    memberlessCommits: true,
+    offsetFetchAll: true,
   },
 );

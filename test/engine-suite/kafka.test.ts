@@ -2,6 +2,7 @@ import pino from 'pino';
 import { KafkaEngine } from '../../src/engine/kafka/kafka-engine';
 import { MockCluster } from '../kafka-mock/mock-cluster';
 import { defineEngineSuite } from './suite';
+import { MOCK_GROUP_SETTINGS } from '../engine/kafka/kafka-group-fixture';
 
 /**
  * The compliance suite against KafkaEngine on librdkafka's mock cluster (3 brokers, one cluster
@@ -13,6 +14,13 @@ import { defineEngineSuite } from './suite';
  * ListOffsets by timestamp, a fixed LogAppendTime of 1234 in Produce answers, and no
  * max.message.bytes check. Null header values are the engine's own limit (kafkajs's encoder), and
  * acks=0 has no answer to carry offsets on any Kafka cluster.
+ *
+ * Groups run on Kafka's own coordinator (KafkaGroupCoordinator). The mock's coordinator refuses
+ * a member's OffsetCommit once a rebalance has started (commitDuringRebalance; Kafka accepts it
+ * until the new generation), has no DescribeGroups, ListGroups or DeleteGroups (groupAdmin),
+ * refuses commits from outside the group once the group has existed (memberlessCommits; Kafka
+ * accepts them while the group is empty) and answers an OffsetFetch for all partitions with none
+ * (offsetFetchAll). Its rebalances wait on timers, hence the short session of MOCK_GROUP_SETTINGS.
  */
 defineEngineSuite(
   'kafka (mock cluster)',
@@ -34,6 +42,7 @@ defineEngineSuite(
     return {
       engine,
       createTopic: (name, partitions) => mock.createTopic(name, partitions, 3),
+      groupCoordinator: () => engine.groupCoordinator(MOCK_GROUP_SETTINGS),
       cleanup: async () => {
         await engine.close();
         await mock.stop();
@@ -49,5 +58,9 @@ defineEngineSuite(
     appendTimestamp: false,
     maxMessageBytes: false,
     transactions: false,
+    commitDuringRebalance: false,
+    groupAdmin: false,
+    memberlessCommits: false,
+    offsetFetchAll: false,
   },
 );

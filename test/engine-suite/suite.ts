@@ -5,6 +5,10 @@ import { defineFetchTests } from './fetch-tests';
 import { defineOffsetTests } from './offset-tests';
 import { defineProduceTests } from './produce-tests';
 import { defineTransactionTests } from './transaction-tests';
+import { defineGroupTests } from './group-tests';
+import { defineGroupAdminTests } from './group-admin-tests';
+import { SuiteGroups } from './group-helpers';
+import type { GroupCoordinator } from '../../src/coordinator/group/group-coordinator';
 
 /**
  * The engine compliance suite: one set of behaviours every StorageEngine must show, written once
@@ -30,6 +34,17 @@ export interface EngineCapabilities {
   maxMessageBytes: boolean;
   /** Transactional appends, control markers (writeTxnMarkers), the last stable offset and read_committed. */
   transactions: boolean;
+  /**
+   * A member's commit under its generation is accepted while the group prepares a rebalance, so
+   * eager rebalancing commits before partitions move (Kafka's onPartitionsRevoked commit).
+   */
+  commitDuringRebalance: boolean;
+  /** The group coordinator describes, lists and deletes groups. */
+  groupAdmin: boolean;
+  /** A consumer outside group management (member '', generation -1) may commit while the group has no members. */
+  memberlessCommits: boolean;
+  /** fetchOffsets without partitions returns every partition the group committed. */
+  offsetFetchAll: boolean;
 }
 
 export type Capability = keyof EngineCapabilities;
@@ -38,6 +53,8 @@ export interface EngineUnderTest {
   engine: StorageEngine;
   /** Creates a topic by whatever means the environment has (the engine, or the test cluster). */
   createTopic(name: string, partitions: number): Promise<void>;
+  /** A new (not started) group coordinator of the engine; the suite starts and closes it. */
+  groupCoordinator(): GroupCoordinator;
   cleanup(): Promise<void>;
 }
 
@@ -47,6 +64,8 @@ export type EngineFactory = () => Promise<EngineUnderTest>;
 export interface SuiteContext {
   /** The engine of the running test (a fresh one per test). */
   readonly current: EngineUnderTest;
+  /** Group coordinators and consumer instances of the running test, closed after it. */
+  readonly groups: SuiteGroups;
   /** A topic name unique to this suite run. */
   topicName(prefix: string): string;
   /** Declares a test that needs capabilities; it is skipped, naming them, where they are missing. */
@@ -59,11 +78,19 @@ export const TEST_TIMEOUT_MS = 20_000;
 export function defineEngineSuite(name: string, factory: EngineFactory, capabilities: EngineCapabilities): void {
   describe(`engine compliance: ${name}`, () => {
     let current: EngineUnderTest | undefined;
+    let groups: SuiteGroups | undefined;
     let counter = 0;
     const ctx: SuiteContext = {
       get current(): EngineUnderTest {
         if (current === undefined) throw new Error('no engine: the factory failed');
         return current;
+      },
+      get groups(): SuiteGroups {
+        groups ??= new SuiteGroups(
+          () => ctx.current.engine,
+          () => ctx.current.groupCoordinator(),
+        );
+        return groups;
       },
       topicName: (prefix) => `${prefix}-${process.pid}-${++counter}`,
       it(testName, requires, fn) {
@@ -81,8 +108,14 @@ export function defineEngineSuite(name: string, factory: EngineFactory, capabili
     });
     afterEach(async () => {
       const done = current;
+      const groupsDone = groups;
       current = undefined;
-      await done?.cleanup();
+      groups = undefined;
+      try {
+        await groupsDone?.close();
+      } finally {
+        await done?.cleanup();
+      }
     });
 
     defineProduceTests(ctx);
@@ -90,5 +123,7 @@ export function defineEngineSuite(name: string, factory: EngineFactory, capabili
     defineOffsetTests(ctx);
     defineAdminTests(ctx);
     defineTransactionTests(ctx);
+    defineGroupTests(ctx);
+    defineGroupAdminTests(ctx);
   });
 }
