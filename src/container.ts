@@ -57,28 +57,28 @@ export function createContainer(config: BasketConfig, logger: Logger): Dependenc
       new EventStreamHub(d.resolve<StorageEngine>(TOKENS.StorageEngine), config.sse, logger.child({ component: 'sse' })),
     ),
   });
-  if (config.engine === 'embedded') {
-    // Consumer groups run on the embedded coordinator; on the kafka engine they wait for a coordinator
-    // backed by Kafka's own, so the consumer and group routes are not served there yet.
-    c.register(TOKENS.GroupCoordinator, {
-      useFactory: once((d) =>
-        new EmbeddedGroupCoordinator(d.resolve<StorageEngine>(TOKENS.StorageEngine), {}, logger.child({ component: 'group-coordinator' })),
+  // Consumer groups run on the engine's group coordinator: the embedded one, or Kafka's own on the
+  // kafka engine (KafkaGroupCoordinator); the consumer layer above it is the same for both.
+  c.register(TOKENS.GroupCoordinator, {
+    useFactory: once((d) => {
+      const engine = d.resolve<StorageEngine>(TOKENS.StorageEngine);
+      if (engine instanceof KafkaEngine) return engine.groupCoordinator();
+      return new EmbeddedGroupCoordinator(engine, {}, logger.child({ component: 'group-coordinator' }));
+    }),
+  });
+  c.register(TOKENS.ConsumerManager, {
+    useFactory: once((d) =>
+      new ConsumerManager(
+        d.resolve<StorageEngine>(TOKENS.StorageEngine),
+        d.resolve<GroupCoordinator>(TOKENS.GroupCoordinator),
+        { instanceTimeoutMs: config.consumer.instanceTimeoutMs, maxPollTimeoutMs: config.maxPollTimeoutMs },
+        logger.child({ component: 'consumers' }),
       ),
-    });
-    c.register(TOKENS.ConsumerManager, {
-      useFactory: once((d) =>
-        new ConsumerManager(
-          d.resolve<StorageEngine>(TOKENS.StorageEngine),
-          d.resolve<GroupCoordinator>(TOKENS.GroupCoordinator),
-          { instanceTimeoutMs: config.consumer.instanceTimeoutMs, maxPollTimeoutMs: config.maxPollTimeoutMs },
-          logger.child({ component: 'consumers' }),
-        ),
-      ),
-    });
-    c.register(TOKENS.GroupAdmin, {
-      useFactory: once((d) => new GroupAdmin(d.resolve<StorageEngine>(TOKENS.StorageEngine), d.resolve<GroupCoordinator>(TOKENS.GroupCoordinator))),
-    });
-  }
+    ),
+  });
+  c.register(TOKENS.GroupAdmin, {
+    useFactory: once((d) => new GroupAdmin(d.resolve<StorageEngine>(TOKENS.StorageEngine), d.resolve<GroupCoordinator>(TOKENS.GroupCoordinator))),
+  });
   // Transactions run on the embedded coordinator; on the kafka engine it answers 501 (no markers there yet).
   c.register(TOKENS.TransactionCoordinator, {
     useFactory: once((d) => {
