@@ -12,6 +12,7 @@ import { LogSegment } from './log-segment';
 import { DEFAULT_PRODUCER_ID_EXPIRATION_MS, PartitionLog, PartitionLogParams } from './partition-log';
 import { loadProducerState } from './producer-state-loader';
 import { PartitionTransactions } from './transaction-state';
+import { loadPartitionTransactions } from './transaction-loader';
 
 /** recoveryPoint and logStartOffset come from the checkpoints (0 when unknown: recover everything). */
 export interface LoadLogParams extends Omit<PartitionLogParams, 'segments'> {
@@ -77,7 +78,7 @@ export async function loadPartitionLog(params: LoadLogParams): Promise<{ log: Pa
     logger: params.logger,
   });
   // Open transactions hold the last stable offset back until the transaction coordinator ends them.
-  if (transactional) await log.rebuildTransactions();
+  await loadPartitionTransactions(log);
   if (stats.segmentsRecovered > 0) {
     params.logger.info(
       { topic: params.topic, partition: params.partition, ...stats, logEndOffset: log.highWatermark, producerState: producers },

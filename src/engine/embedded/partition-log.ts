@@ -11,7 +11,8 @@ import { LogWriter } from './log-writer';
 import { segmentsToDelete } from './retention';
 import { answerDuplicate, BatchMetadata, incrementSequence, ProducerStateManager } from './producer-state-manager';
 import { ProducerStateSnapshotter } from './producer-state-snapshotter';
-import { controlRecord, controlType } from './transaction-control-record';
+import { controlRecord } from './transaction-control-record';
+import { savePartitionTransactions } from './transaction-loader';
 import { PartitionTransactions } from './transaction-state';
 
 /** Kafka's producer.id.expiration.ms default: a producer idle this long is forgotten. */
@@ -298,7 +299,7 @@ export class PartitionLog {
       entry.batches = [];
     }
     this.producerState.mapEndOffset = baseOffset + 1;
-    this.transactions.onMarker(producerId, commit, baseOffset, this.highWatermark);
+    this.transactions.onMarker(producerId, commit, baseOffset);
     return promise;
   }
 
@@ -429,19 +430,6 @@ export class PartitionLog {
     return { records, bytes: 0, nextOffset };
   }
 
-  /** Start-up rebuild of the open and aborted transactions from the log (see transaction-state.ts). */
-  async rebuildTransactions(): Promise<number> {
-    let batches = 0;
-    const hw = this.highWatermark;
-    await this.forEachBatch(this.logStartOffset, (header, batch) => {
-      if (!header.isTransactional) return;
-      batches++;
-      const control = header.isControl ? controlType(this.decodeBatch(batch, -1)[0]?.key ?? null) : undefined;
-      this.transactions.replay(header, control, hw);
-    });
-    return batches;
-  }
-
   /** The batch's records, decompressed; a batch that cannot be decoded is CORRUPT_MESSAGE. */
   private decodeBatch(batch: ScannedBatch, segmentBaseOffset: number): DecodedRecord[] {
     try {
@@ -513,7 +501,11 @@ export class PartitionLog {
       error = err;
     }
     // The snapshot at the log end spares the next start a replay.
-    if (error === undefined && this.offlineError === undefined) await this.snapshotter.take(this.logEndOffset, this.now());
+    if (error === undefined && this.offlineError === undefined) {
+      await this.snapshotter.take(this.logEndOffset, this.now());
+      // Without it the next start replays the partition's transactions from the log: slower, never wrong.
+      await savePartitionTransactions(this, this.logEndOffset).catch((err: unknown) => this.logger.warn({ err, topic: this.topic, partition: this.partition }, 'could not save transaction state'));
+    }
     await this.snapshotter.whenIdle();
     for (const s of this.segments) await s.close(error === undefined);
     // Waiting fetches learn at once that the partition is gone rather than at their timeout.

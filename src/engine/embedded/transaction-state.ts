@@ -14,7 +14,9 @@ export interface AbortedTxn {
   lastStableOffset: number;
 }
 
-interface OngoingTxn {
+/** A transaction open on the partition: from its producer's first transactional batch after its last marker. */
+export interface OpenTxn {
+  producerId: number;
   producerEpoch: number;
   firstOffset: number;
 }
@@ -28,12 +30,14 @@ interface OngoingTxn {
  * offset of the open transactions, or the high watermark when none is open; aborted entries of a
  * producer are kept in marker order, so their ranges never overlap.
  *
- * On disk there is only the log: the state is rebuilt at start by replaying the batch headers of a
- * partition that has ever had a transactional batch (the `transactional` flag file, created before
- * the first one is appended), from its log start offset.
+ * The log is the truth. A partition that has ever had a transactional batch (the `transactional`
+ * flag file, created before the first one is appended) saves this state at a clean close (Kafka's
+ * .txnindex files and a checkpoint of the open transactions, see transaction-index.ts); at start
+ * it is loaded from them when they describe the log end, and rebuilt by replaying the batch
+ * headers from the log start offset otherwise (after a crash).
  */
 export class PartitionTransactions {
-  private readonly ongoing = new Map<number, OngoingTxn>();
+  private readonly ongoing = new Map<number, OpenTxn>();
   private readonly aborted = new Map<number, AbortedTxn[]>();
   private flagged: boolean;
   private flagging: Promise<void> | undefined;
@@ -71,6 +75,30 @@ export class PartitionTransactions {
     return this.flagging;
   }
 
+  get isFlagged(): boolean {
+    return this.flagged;
+  }
+
+  openTransactions(): OpenTxn[] {
+    return [...this.ongoing.values()].map((t) => ({ ...t }));
+  }
+
+  abortedTransactions(): AbortedTxn[] {
+    return [...this.aborted.values()].flat().sort((a, b) => a.lastOffset - b.lastOffset);
+  }
+
+  /** Replaces the state with a saved one (transaction-index.ts). */
+  restore(open: readonly OpenTxn[], aborted: readonly AbortedTxn[]): void {
+    this.ongoing.clear();
+    this.aborted.clear();
+    for (const o of open) this.ongoing.set(o.producerId, { ...o });
+    for (const a of aborted) {
+      let list = this.aborted.get(a.producerId);
+      if (list === undefined) this.aborted.set(a.producerId, (list = []));
+      list.push({ ...a });
+    }
+  }
+
   get openCount(): number {
     return this.ongoing.size;
   }
@@ -93,19 +121,20 @@ export class PartitionTransactions {
 
   onTransactionalBatch(producerId: number, producerEpoch: number, baseOffset: number): void {
     const open = this.ongoing.get(producerId);
-    if (open === undefined) this.ongoing.set(producerId, { producerEpoch, firstOffset: baseOffset });
+    if (open === undefined) this.ongoing.set(producerId, { producerId, producerEpoch, firstOffset: baseOffset });
     else if (producerEpoch > open.producerEpoch) open.producerEpoch = producerEpoch;
   }
 
   /** A marker at `markerOffset` ends the producer's open transaction here, if it has one. */
-  onMarker(producerId: number, commit: boolean, markerOffset: number, highWatermark: number): void {
+  onMarker(producerId: number, commit: boolean, markerOffset: number): void {
     const open = this.ongoing.get(producerId);
     if (open === undefined) return;
     this.ongoing.delete(producerId);
     if (commit) return;
     let list = this.aborted.get(producerId);
     if (list === undefined) this.aborted.set(producerId, (list = []));
-    list.push({ producerId, firstOffset: open.firstOffset, lastOffset: markerOffset, lastStableOffset: this.lastStableOffset(highWatermark) });
+    // Kafka's rule: the first offset of the oldest transaction still open, else just past the marker.
+    list.push({ producerId, firstOffset: open.firstOffset, lastOffset: markerOffset, lastStableOffset: this.firstUnstableOffset() ?? markerOffset + 1 });
   }
 
   /** True when the producer's batch at `offset` belongs to an aborted transaction. */
@@ -140,10 +169,10 @@ export class PartitionTransactions {
   }
 
   /** Replays one batch found in the log (start-up rebuild); `control` is the marker's type for a control batch. */
-  replay(header: RecordBatchHeader, control: 'commit' | 'abort' | undefined, highWatermark: number): void {
+  replay(header: RecordBatchHeader, control: 'commit' | 'abort' | undefined): void {
     if (!header.isTransactional || header.producerId < 0) return;
     if (header.isControl) {
-      if (control !== undefined) this.onMarker(header.producerId, control === 'commit', header.baseOffset, highWatermark);
+      if (control !== undefined) this.onMarker(header.producerId, control === 'commit', header.baseOffset);
       return;
     }
     this.onTransactionalBatch(header.producerId, header.producerEpoch, header.baseOffset);

@@ -1,6 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { EmbeddedEngine } from '../../../src/engine/embedded/embedded-engine';
+import { decodeTxnIndex } from '../../../src/engine/embedded/transaction-index';
+import { loadPartitionTransactions } from '../../../src/engine/embedded/transaction-loader';
 import type { IsolationLevel } from '../../../src/engine/storage-engine';
 import { rec, startEngine, tempDir } from './helpers';
 
@@ -73,4 +77,33 @@ test('open and aborted transactions are rebuilt from the log at start, after a c
   assert.deepEqual(await values(crashed, 'read_committed'), ['committed']);
   await crashed.writeTxnMarkers([marker(2, 0, true)]);
   assert.deepEqual(await values(crashed, 'read_committed'), ['committed', 'open']);
+});
+
+test('a clean close saves the aborted transactions as Kafka .txnindex files and the open ones in a checkpoint, loaded at start without a replay', async (t) => {
+  const dir = tempDir(t);
+  const first = await startEngine(t, dir);
+  await first.createTopic({ name: 't', partitions: 1 });
+  await first.append('t', 0, [rec('x1'), rec('x2')], txn(11, 0, 0));
+  await first.writeTxnMarkers([marker(11, 0, false)]);
+  await first.append('t', 0, [rec('open')], txn(12, 0, 0));
+  await first.close();
+
+  const partitionDir = join(dir, 't-0');
+  const index = readFileSync(join(partitionDir, '00000000000000000000.txnindex'));
+  assert.equal(index.length, 34, 'one AbortedTxn entry');
+  assert.deepEqual(decodeTxnIndex(index), [{ producerId: 11, firstOffset: 0, lastOffset: 2, lastStableOffset: 3 }]);
+
+  const second = await startEngine(t, dir);
+  const log = second.partitionLog('t', 0)!;
+  assert.equal(log.lastStableOffset, 3);
+  assert.deepEqual(await values(second, 'read_committed'), []);
+  // The saved state describes the log end, so a load takes it as it is.
+  assert.equal(await loadPartitionTransactions(log), 'saved');
+  await second.append('t', 0, [rec('more')], txn(12, 0, 1));
+  await second.writeTxnMarkers([marker(12, 0, true)]);
+  assert.deepEqual(await values(second, 'read_committed'), ['open', 'more']);
+  // Past the saved offset the state must come from the log again.
+  assert.equal(await loadPartitionTransactions(log), 'replayed');
+  assert.deepEqual(await values(second, 'read_committed'), ['open', 'more']);
+  assert.equal(log.lastStableOffset, log.highWatermark);
 });
