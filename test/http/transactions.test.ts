@@ -5,6 +5,7 @@ import { buildTestApp, get, post, JSON_V2 } from '../helper';
 import type { IsolationLevel, StorageEngine } from '../../src/engine/storage-engine';
 import type { GroupCoordinator } from '../../src/coordinator/group/group-coordinator';
 import { TOKENS } from '../../src/tokens';
+import { ConsumerClient, eventually } from '../consumer/consumer-client';
 
 /** Values a reader sees in one partition from offset 0, read with one fetch. */
 async function values(engine: StorageEngine, topic: string, partition: number, isolationLevel: IsolationLevel): Promise<unknown[]> {
@@ -256,4 +257,40 @@ test('offsets sent in a transaction are committed with it, and only then; a stal
   );
   assert.equal(stale.body.error_code, 40908);
   await groups.leaveGroup('g', join.memberId);
+});
+
+test('consumer instances read committed by default: an open transaction holds them at its first offset, its commit lets them on', async (t) => {
+  const { app } = await buildTestApp(t);
+  assert.equal((await post(app, '/topics/feed', { records: [{ value: 'plain-0' }] })).status, 200);
+  const consumer = await ConsumerClient.create(app, 'readers', 'r1', { 'auto.offset.reset': 'earliest' });
+  const uncommitted = await ConsumerClient.create(app, 'dirty-readers', 'r2', { 'auto.offset.reset': 'earliest', 'isolation.level': 'read_uncommitted' });
+  await consumer.subscribe(['feed']);
+  await uncommitted.subscribe(['feed']);
+  const id = (await begin(app)).body.transaction_id as string;
+  await post(app, `/transactions/${id}/records`, { records: [{ topic: 'feed', value: 'txn-1' }] });
+  assert.equal((await post(app, '/topics/feed', { records: [{ value: 'plain-after' }] })).status, 200);
+
+  const seen: unknown[] = [];
+  await eventually('the committed reader gets the record before the transaction', async () => {
+    seen.push(...(await consumer.poll(100)).map((r) => r.value));
+    return seen.length >= 1;
+  });
+  // Held at the open transaction's first offset: the plain record written after it waits too.
+  seen.push(...(await consumer.poll(200)).map((r) => r.value));
+  assert.deepEqual(seen.slice(), ['plain-0']);
+  const dirty: unknown[] = [];
+  await eventually('the uncommitted reader gets everything', async () => {
+    dirty.push(...(await uncommitted.poll(100)).map((r) => r.value));
+    return dirty.length >= 3;
+  });
+  assert.deepEqual(dirty.slice(), ['plain-0', 'txn-1', 'plain-after']);
+
+  await post(app, `/transactions/${id}/commit`, undefined, 'application/json');
+  await eventually('the committed reader passes the committed transaction', async () => {
+    seen.push(...(await consumer.poll(100)).map((r) => r.value));
+    return seen.length >= 3;
+  });
+  assert.deepEqual(seen, ['plain-0', 'txn-1', 'plain-after']);
+  await consumer.delete();
+  await uncommitted.delete();
 });
