@@ -48,6 +48,8 @@ interface Session {
 }
 
 const MAX_KEYED_BEGINS = 10_000;
+/** Past this many sessions, a begin first drops those whose transaction has ended. */
+const MAX_IDLE_SESSIONS = 1000;
 
 /**
  * Transactions over HTTP on top of the transaction coordinator: the transactional producer's side
@@ -90,6 +92,7 @@ export class TransactionService {
         return seen.answer.then((meta) => ({ meta, replayed: true }));
       }
     }
+    this.dropEndedSessions();
     const answer = this.mapped(() => this.coordinator.begin({ transactionalId, timeoutMs }));
     if (key !== undefined) {
       this.keyedBegins.set(key, { fingerprint, answer });
@@ -163,12 +166,16 @@ export class TransactionService {
     }
     const endKey = key ?? `oneshot:${id}`;
     const transaction = await this.mapped(() => this.coordinator.end(id, true, { key: endKey, answer: { fingerprint, offsets } }));
-    // A generated id has no later use; its state goes, so one-shots do not accumulate.
-    if (key === undefined) void this.coordinator.forget(meta.transactionalId).catch((err: unknown) => this.logger.warn({ err }, 'forgetting a one-shot transaction failed'));
     return { transaction, offsets, replayed: false };
   }
 
   // ---- internals ----
+
+  /** Sessions of transactions the coordinator ended on its own (timeout, a newer session) and no client came back to. */
+  private dropEndedSessions(): void {
+    if (this.sessions.size < MAX_IDLE_SESSIONS) return;
+    for (const id of [...this.sessions.keys()]) if (this.peek(id)?.state !== 'Ongoing') this.sessions.delete(id);
+  }
 
   private peek(transactionId: string): TransactionMetadata | undefined {
     try {

@@ -294,3 +294,17 @@ test('consumer instances read committed by default: an open transaction holds th
   await consumer.delete();
   await uncommitted.delete();
 });
+
+test('a records step the engine refuses after others of it may have landed aborts the transaction: nothing of it is ever visible', async (t) => {
+  const { app, engine } = await buildTestApp(t);
+  await engine.createTopic({ name: 'small', partitions: 1, configs: { 'max.message.bytes': '200' } });
+  const id = (await begin(app)).body.transaction_id as string;
+  assert.equal((await post(app, `/transactions/${id}/records`, { records: [{ topic: 'big', value: 'first step' }] })).status, 200);
+  const refused = await post(app, `/transactions/${id}/records`, { records: [{ topic: 'big', value: 'second step' }, { topic: 'small', value: 'x'.repeat(500) }] });
+  assert.equal(refused.status, 413, JSON.stringify(refused.body));
+  const view = (await get(app, `/transactions/${id}`)).body;
+  assert.equal(view.state, 'CompleteAbort');
+  assert.equal((await post(app, `/transactions/${id}/commit`, undefined, 'application/json')).body.error_code, 40905);
+  assert.deepEqual(await values(engine, 'big', 0, 'read_committed'), []);
+  assert.deepEqual(await lso(engine, 'big').then((o) => o.lso === o.hw), true);
+});

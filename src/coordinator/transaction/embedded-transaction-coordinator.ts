@@ -46,7 +46,8 @@ const MAX_TRANSACTIONAL_ID_LENGTH = 255;
 export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
   private readonly metas = new Map<string, TransactionMetadata>();
   private readonly byTxnId = new Map<string, string>();
-  private readonly retired = new Map<string, TransactionMetadata>();
+  /** Transactions no longer current for their id: replaced by a newer session, or forgotten once ended. */
+  private readonly retired = new Map<string, { meta: TransactionMetadata; replaced: boolean }>();
   private readonly locks = new Map<string, Promise<unknown>>();
   private partitionCount = 0;
   private status: 'new' | 'active' | 'closed' = 'new';
@@ -147,6 +148,7 @@ export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
         pendingOffsets: [],
         startTimestamp: now,
         lastUpdateTimestamp: now,
+        ...(request.transactionalId === undefined ? { generated: true } : {}),
       };
       if (meta !== undefined && !isTransition(meta.state, 'Ongoing')) {
         throw new TransactionError('INVALID_TXN_STATE', `Transactional id '${id}' is ${meta.state}; a new transaction cannot start`);
@@ -160,7 +162,7 @@ export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
 
   async addPartitions(transactionId: string, partitions: TxnTopicPartition[]): Promise<TransactionMetadata> {
     await this.start();
-    const id = this.idOf(transactionId);
+    const id = this.idOf(transactionId, 'write records');
     return this.locked(id, async () => {
       const meta = this.open(transactionId, 'write records');
       const merged = mergePartitions(meta.partitions, partitions);
@@ -174,7 +176,7 @@ export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
   async addOffsets(transactionId: string, request: Omit<OffsetCommitRequest, 'offsets'> & { offsets: TxnOffset[] }): Promise<TransactionMetadata> {
     await this.start();
     if (this.offsets === undefined) throw new TransactionError('TRANSACTIONS_UNSUPPORTED', 'Offsets in a transaction need the group coordinator');
-    const id = this.idOf(transactionId);
+    const id = this.idOf(transactionId, 'send offsets');
     return this.locked(id, async () => {
       this.open(transactionId, 'send offsets');
       await this.offsets!.validateTxnOffsetCommit({ ...request, offsets: request.offsets });
@@ -187,7 +189,11 @@ export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
 
   async end(transactionId: string, commit: boolean, options: EndTransactionOptions = {}): Promise<TransactionMetadata> {
     await this.start();
-    const id = this.idOf(transactionId);
+    const forgotten = this.retired.get(transactionId);
+    if (forgotten !== undefined && !forgotten.replaced && options.key !== undefined && forgotten.meta.endKey === options.key) {
+      if (forgotten.meta.state === (commit ? 'CompleteCommit' : 'CompleteAbort')) return forgotten.meta;
+    }
+    const id = this.idOf(transactionId, commit ? 'commit' : 'abort');
     return this.locked(id, async () => {
       const meta = this.current(transactionId);
       const prepared = commit ? 'PrepareCommit' : 'PrepareAbort';
@@ -206,7 +212,7 @@ export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
   describe(transactionId: string): TransactionMetadata {
     this.checkActive();
     const id = this.byTxnId.get(transactionId);
-    const meta = id === undefined ? this.retired.get(transactionId) : this.metas.get(id);
+    const meta = id === undefined ? this.retired.get(transactionId)?.meta : this.metas.get(id);
     if (meta === undefined) throw notFound(transactionId);
     return meta;
   }
@@ -228,13 +234,13 @@ export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
 
   // ---- internals ----
 
-  /** The transactional id of a current transaction; a replaced one is fenced, an unknown one not found. */
-  private idOf(transactionId: string): string {
+  /** The transactional id of a current transaction; a replaced one is fenced, a forgotten one closed, an unknown one not found. */
+  private idOf(transactionId: string, what = 'continue'): string {
     this.checkActive();
     const id = this.byTxnId.get(transactionId);
     if (id !== undefined) return id;
     const old = this.retired.get(transactionId);
-    if (old !== undefined) throw fenced(old);
+    if (old !== undefined) throw old.replaced ? fenced(old.meta) : this.notOpen(old.meta, what);
     throw notFound(transactionId);
   }
 
@@ -288,6 +294,11 @@ export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
     const done = transition(meta, commit ? 'CompleteCommit' : 'CompleteAbort', { startTimestamp: -1 }, this.now());
     // Written, not fsynced: if an OS crash loses it, replay finds the Prepare state and completes again.
     await this.persist(done, 1);
+    if (done.generated === true) {
+      // No client can name it again: a tombstone, and `describe` answers from memory while it lasts.
+      await this.write(done.transactionalId, null, 1);
+      this.apply(done.transactionalId, null);
+    }
     return done;
   }
 
@@ -356,7 +367,7 @@ export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
     const old = this.metas.get(transactionalId);
     if (old !== undefined && (meta === null || old.transactionId !== meta.transactionId)) {
       this.byTxnId.delete(old.transactionId);
-      this.retired.set(old.transactionId, old);
+      this.retired.set(old.transactionId, { meta: old, replaced: meta !== null });
       if (this.retired.size > RETIRED_LIMIT) this.retired.delete(this.retired.keys().next().value as string);
     }
     if (meta === null) {

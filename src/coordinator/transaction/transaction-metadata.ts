@@ -55,6 +55,8 @@ export interface TransactionMetadata {
   /** When the open transaction started; -1 when none is open. */
   startTimestamp: number;
   lastUpdateTimestamp: number;
+  /** The coordinator made up the transactional id (the client named none): nothing can resume it, so it is forgotten once ended. */
+  generated?: boolean;
   /** Why the transaction was aborted when the client did not ask: 'timeout', 'restart' or 'fenced'. */
   abortReason?: string;
   /** The Idempotency-Key of the commit or abort request, and what it was answered, so a retry gets the same answer. */
