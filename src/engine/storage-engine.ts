@@ -17,10 +17,14 @@ export interface RecordHeader {
   value: Buffer | null;
 }
 
-/** A record as a producer hands it to an engine: key and value already serialized to bytes. */
+/**
+ * A record as a producer hands it to an engine: key and value already serialized. A string stands
+ * for its UTF-8 bytes (the HTTP layer's JSON and string formats), so that the embedded engine can
+ * write it into the batch without an intermediate Buffer per record.
+ */
 export interface ProducerRecord {
-  key: Buffer | null;
-  value: Buffer | null;
+  key: Buffer | string | null;
+  value: Buffer | string | null;
   headers?: RecordHeader[];
   /** CreateTime, ms since the epoch; the engine uses the append time when absent. */
   timestamp?: number;

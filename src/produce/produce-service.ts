@@ -119,7 +119,8 @@ export class ProduceService {
       const r = records[i] as ProduceInput;
       let p = assignment?.[i] ?? r.partition;
       if (p === undefined) {
-        p = this.partitioner.partition(topic, r.key, partitionCount, recordBytes(r));
+        const key = typeof r.key === 'string' ? Buffer.from(r.key, 'utf8') : r.key;
+        p = this.partitioner.partition(topic, key, partitionCount, recordBytes(r));
       } else if (p >= partitionCount) {
         throw new ApiError('PARTITION_NOT_FOUND', `Partition ${p} of topic '${topic}' not found (the topic has ${partitionCount})`);
       }
@@ -232,9 +233,14 @@ export class ProduceService {
   }
 }
 
+function dataBytes(data: Buffer | string | null): number {
+  if (data === null) return 0;
+  return typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : data.length;
+}
+
 /** An upper bound of the record's encoded size in a v2 batch. */
 function recordBytes(r: ProducerRecord): number {
-  let n = RECORD_OVERHEAD_BOUND + (r.key?.length ?? 0) + (r.value?.length ?? 0);
+  let n = RECORD_OVERHEAD_BOUND + dataBytes(r.key) + dataBytes(r.value);
   if (r.headers !== undefined) {
     for (const h of r.headers) n += HEADER_OVERHEAD_BOUND + Buffer.byteLength(h.key) + (h.value?.length ?? 0);
   }

@@ -61,7 +61,7 @@ export function groupMetadataRecord(group: string, value: GroupMetadataValue | n
   return { type: 'group-metadata', group, value };
 }
 
-export function encodeCoordinatorRecord(record: CoordinatorRecord, timestamp: number): ProducerRecord {
+export function encodeCoordinatorRecord(record: CoordinatorRecord, timestamp: number): ProducerRecord & { key: Buffer; value: Buffer | null } {
   if (record.type === 'offset-commit') {
     const key = new Writer().int16(OFFSET_COMMIT_KEY_VERSION).string(record.group).string(record.topic).int32(record.partition).done();
     const v = record.value;

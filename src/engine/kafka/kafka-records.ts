@@ -42,6 +42,10 @@ export function fromKafkajsHeaders(headers: KjsMessage['headers']): RecordHeader
   return out;
 }
 
+function asBytes(data: Buffer | string | null): Buffer | null {
+  return typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+}
+
 /** A record for kafkajs's produce encoder; the timestamp is fixed here so the caller knows it. */
 export function toKafkajsMessage(record: ProducerRecord, now: number): KjsProduceMessage {
   const timestamp = record.timestamp ?? now;
@@ -49,7 +53,7 @@ export function toKafkajsMessage(record: ProducerRecord, now: number): KjsProduc
     // kafkajs's encoder takes a 0 timestamp for "now", and Kafka rejects negative ones.
     throw new EngineError('INVALID_RECORD', `Record timestamp must be a positive integer (ms since the epoch), got ${timestamp}`);
   }
-  return { key: record.key, value: record.value, headers: toKafkajsHeaders(record.headers), timestamp };
+  return { key: asBytes(record.key), value: asBytes(record.value), headers: toKafkajsHeaders(record.headers), timestamp };
 }
 
 export interface DecodedPartition {

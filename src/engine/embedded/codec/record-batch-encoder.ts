@@ -29,10 +29,13 @@ import {
 import { sizeOfVarint, sizeOfVarlong, writeInt64, writeVarint, writeVarlong } from './varint';
 
 /**
- * Record body sizes from the sizing pass, reused by the writing pass. One module-level array that
- * only grows, so encoding allocates nothing per record; safe because encoding is synchronous.
+ * Record body, key and value sizes from the sizing pass, reused by the writing pass. Module-level
+ * arrays that only grow, so encoding allocates nothing per record; safe because encoding is
+ * synchronous.
  */
 let bodySizes = new Int32Array(1024);
+let keySizes = new Int32Array(1024);
+let valueSizes = new Int32Array(1024);
 
 function headersSize(headers: RecordHeaderBytes[] | undefined): number {
   if (headers === undefined) return 1;
@@ -84,7 +87,12 @@ function compressBatch(plain: Buffer, compression: number): Buffer {
 function encodePlainBatch(records: RecordInput[], options: BatchEncodeOptions, withCrc: boolean): Buffer {
   const count = records.length;
   if (count < 1) throw new RangeError('a record batch needs at least one record');
-  if (bodySizes.length < count) bodySizes = new Int32Array(Math.max(count, bodySizes.length * 2));
+  if (bodySizes.length < count) {
+    const n = Math.max(count, bodySizes.length * 2);
+    bodySizes = new Int32Array(n);
+    keySizes = new Int32Array(n);
+    valueSizes = new Int32Array(n);
+  }
   const sizes = bodySizes;
 
   const baseTimestamp = records[0].timestamp;
@@ -95,14 +103,16 @@ function encodePlainBatch(records: RecordInput[], options: BatchEncodeOptions, w
     const ts = r.timestamp;
     checkTimestamp(ts, i);
     if (ts > maxTimestamp) maxTimestamp = ts;
-    const key = r.key;
-    const value = r.value;
+    const keyLength = byteLength(r.key);
+    const valueLength = byteLength(r.value);
+    keySizes[i] = keyLength;
+    valueSizes[i] = valueLength;
     const body =
       1 +
       sizeOfVarlong(ts - baseTimestamp) +
       sizeOfVarint(i) +
-      (key === null ? 1 : sizeOfVarint(key.length) + key.length) +
-      (value === null ? 1 : sizeOfVarint(value.length) + value.length) +
+      (keyLength < 0 ? 1 : sizeOfVarint(keyLength) + keyLength) +
+      (valueLength < 0 ? 1 : sizeOfVarint(valueLength) + valueLength) +
       headersSize(r.headers);
     sizes[i] = body;
     total += sizeOfVarint(body) + body;
@@ -137,8 +147,8 @@ function encodePlainBatch(records: RecordInput[], options: BatchEncodeOptions, w
     buf[pos++] = 0; // record attributes: unused in v2
     pos = writeVarlong(buf, pos, r.timestamp - baseTimestamp);
     pos = writeVarint(buf, pos, i);
-    pos = writeBytes(buf, pos, r.key);
-    pos = writeBytes(buf, pos, r.value);
+    pos = writeData(buf, pos, r.key, keySizes[i] as number);
+    pos = writeData(buf, pos, r.value, valueSizes[i] as number);
     const headers = r.headers;
     if (headers === undefined) {
       buf[pos++] = 0;
@@ -154,6 +164,27 @@ function encodePlainBatch(records: RecordInput[], options: BatchEncodeOptions, w
   }
   if (withCrc) buf.writeUInt32BE(crc32c(buf, CRC_START, total), CRC_OFFSET);
   return buf;
+}
+
+/** Byte length of a key or value: a string counts as its UTF-8 bytes; null is -1. */
+function byteLength(data: Buffer | string | null): number {
+  if (data === null) return -1;
+  return typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : data.length;
+}
+
+/**
+ * Writes a length-prefixed key or value whose byte length the sizing pass measured; a string is
+ * written as UTF-8 straight into the batch, with no intermediate Buffer.
+ */
+function writeData(buf: Buffer, pos: number, data: Buffer | string | null, length: number): number {
+  if (data === null) {
+    buf[pos] = 1; // zig-zag(-1)
+    return pos + 1;
+  }
+  pos = writeVarint(buf, pos, length);
+  if (typeof data === 'string') buf.write(data, pos, length, 'utf8');
+  else buf.set(data, pos);
+  return pos + length;
 }
 
 /** Writes a length-prefixed byte string; null is length -1 and no bytes. */

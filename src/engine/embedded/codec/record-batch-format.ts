@@ -69,8 +69,9 @@ export interface RecordHeaderBytes {
 }
 
 export interface RecordInput {
-  key: Buffer | null;
-  value: Buffer | null;
+  /** A string stands for its UTF-8 bytes; the encoder writes it without an intermediate Buffer. */
+  key: Buffer | string | null;
+  value: Buffer | string | null;
   headers?: RecordHeaderBytes[];
   /** ms since the epoch; the record's CreateTime. */
   timestamp: number;

@@ -6,7 +6,7 @@ import type { Acks } from '../../../engine/storage-engine';
 import { parseAcks } from '../../acks';
 import { formatOfMediaType, type EmbeddedFormat } from '../../media-types';
 import { PartitionParams, TopicParams, errorResponses } from '../../schemas';
-import { serializeHeaders, serializeKey, serializeValue, type WireHeaders } from '../../../produce/record-serde';
+import { serializeRecord, type WireProduceRecord } from '../../../produce/record-serde';
 import type { ProduceInput, ProduceOutcome, ProduceService } from '../../../produce/produce-service';
 import type { ReceiptStore } from '../../../produce/receipts';
 import type { IdempotentProducer } from '../../../produce/idempotency/idempotent-producer';
@@ -168,25 +168,25 @@ function bodyFormat(contentType: string | undefined): EmbeddedFormat {
   return format;
 }
 
-type Body = { records: Array<{ key?: unknown; value?: unknown; partition?: number; headers?: WireHeaders; timestamp?: number }>; key_schema?: string; key_schema_id?: number; value_schema?: string; value_schema_id?: number };
+type Body = { records: WireProduceRecord[]; key_schema?: string; key_schema_id?: number; value_schema?: string; value_schema_id?: number };
 
 function toProduceInputs(format: EmbeddedFormat, body: Body, pathPartition?: number): ProduceInput[] {
   if (body.key_schema !== undefined || body.key_schema_id !== undefined || body.value_schema !== undefined || body.value_schema_id !== undefined) {
     throw new ApiError('UNSUPPORTED_MEDIA_TYPE', 'Schemas are not supported; use the json, binary or string format');
   }
-  return body.records.map((r, i) => {
-    const where = `records[${i}]`;
+  const records = body.records;
+  const out = new Array<ProduceInput>(records.length);
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i] as WireProduceRecord;
     if (pathPartition !== undefined && r.partition !== undefined && r.partition !== pathPartition) {
-      throw new ApiError('INVALID_REQUEST', `${where}.partition ${r.partition} differs from the partition in the path (${pathPartition})`);
+      throw new ApiError('INVALID_REQUEST', `records[${i}].partition ${r.partition} differs from the partition in the path (${pathPartition})`);
     }
-    return {
-      key: serializeKey(format, r.key, `${where}.key`),
-      value: serializeValue(format, r.value, `${where}.value`),
-      headers: serializeHeaders(format, r.headers, where),
-      timestamp: r.timestamp,
-      partition: pathPartition ?? r.partition,
-    };
-  });
+    const input: ProduceInput = serializeRecord(format, r, i);
+    const partition = pathPartition ?? r.partition;
+    if (partition !== undefined) input.partition = partition;
+    out[i] = input;
+  }
+  return out;
 }
 
 function respond(outcomes: ProduceOutcome[]) {
