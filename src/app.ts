@@ -48,6 +48,7 @@ export async function buildApp(container: DependencyContainer): Promise<FastifyI
     // topic names may be 249 characters, percent-encoded in paths
     routerOptions: { maxParamLength: 1024 },
     bodyLimit: config.bodyLimit,
+    trustProxy: config.trustProxy,
     return503OnClosing: true,
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();

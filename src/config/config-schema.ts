@@ -25,6 +25,12 @@ export const ConfigSchema = Type.Object({
   retentionCheckIntervalMs: Type.Integer({ minimum: 10 }),
   /** Time allowed for in-flight requests to finish on SIGTERM before the server closes anyway, ms. */
   shutdownGraceMs: Type.Integer({ minimum: 0 }),
+  /**
+   * Behind a load balancer: take the client address, scheme and host from X-Forwarded-For,
+   * -Proto and -Host (per-client stream limits, consumer base_uri). Off by default: a client
+   * reaching Basket directly could otherwise claim any address.
+   */
+  trustProxy: Type.Boolean(),
   /** Async produce receipts and Idempotency-Keys. */
   produce: Type.Object({
     receiptTtlMs: Type.Integer({ minimum: 10 }),

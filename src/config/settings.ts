@@ -29,6 +29,7 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'bodyLimit', env: 'BASKET_BODY_LIMIT', yaml: 'basket.body-limit', kind: 'integer', default: 16 * 1024 * 1024, doc: 'Largest request body, bytes.' },
   { path: 'maxPollTimeoutMs', env: 'BASKET_MAX_POLL_TIMEOUT_MS', yaml: 'basket.max-poll-timeout-ms', kind: 'integer', default: 30000, doc: 'Largest long-poll timeout a read may ask for, ms.' },
   { path: 'retentionCheckIntervalMs', env: 'BASKET_RETENTION_CHECK_INTERVAL_MS', yaml: 'basket.retention-check-interval-ms', kind: 'integer', default: 300000, doc: 'log.retention.check.interval.ms.' },
+  { path: 'trustProxy', env: 'BASKET_TRUST_PROXY', yaml: 'server.trust-proxy', kind: 'boolean', default: false, doc: 'Trust X-Forwarded-For/-Proto/-Host from a load balancer in front.' },
   { path: 'shutdownGraceMs', env: 'BASKET_SHUTDOWN_GRACE_MS', yaml: 'server.shutdown-grace-ms', kind: 'integer', default: 10000, doc: 'Time for in-flight requests on SIGTERM, ms.' },
   { path: 'produce.receiptTtlMs', env: 'BASKET_RECEIPT_TTL_MS', yaml: 'basket.producer.receipt-ttl-ms', kind: 'integer', default: 300000, doc: 'Async produce: a receipt is kept this long after its outcome is known, ms.' },
   { path: 'produce.maxReceipts', env: 'BASKET_MAX_RECEIPTS', yaml: 'basket.producer.max-receipts', kind: 'integer', default: 100000, doc: 'Async produce: most receipts held; when all are pending, async requests get 429.' },

@@ -51,3 +51,14 @@ test('the OpenAPI document is served, lists every route, and every error code is
     assert.ok(readme.includes(`| ${e.errorCode} |`), `${name} (${e.errorCode}) in the README error table`);
   }
 });
+
+test('BASKET_TRUST_PROXY: consumer base_uri follows X-Forwarded-Proto/-Host only when the proxy is trusted', async (t) => {
+  const forwarded = { 'content-type': 'application/vnd.kafka.v2+json', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'basket.example.org', host: 'internal:8080' };
+  const trusted = await buildTestApp(t, { BASKET_TRUST_PROXY: 'true' });
+  const a = await trusted.app.inject({ method: 'POST', url: '/consumers/g', headers: forwarded, payload: { name: 'i1' } });
+  assert.equal(a.statusCode, 200, a.body);
+  assert.equal(a.json().base_uri, 'https://basket.example.org/consumers/g/instances/i1');
+  const direct = await buildTestApp(t);
+  const b = await direct.app.inject({ method: 'POST', url: '/consumers/g', headers: forwarded, payload: { name: 'i1' } });
+  assert.equal(b.json().base_uri, 'http://internal:8080/consumers/g/instances/i1');
+});
