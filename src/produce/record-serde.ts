@@ -1,6 +1,7 @@
 import { ApiError } from '../errors';
 import type { EmbeddedFormat } from '../http/media-types';
 import type { ConsumerRecord, ProducerRecord, RecordHeader } from '../engine/storage-engine';
+import type { ScannedRecord } from '../http/produce-body/produce-body';
 
 /**
  * How keys, values and headers become bytes on the log, and back. The rules (DESIGN.md):
@@ -34,27 +35,20 @@ export function serializeValue(format: EmbeddedFormat, value: unknown, where: st
   return textOrBase64(format, value, where);
 }
 
-/** A record of a produce body, as the route schemas admit it. */
-export interface WireProduceRecord {
-  key?: unknown;
-  value?: unknown;
-  partition?: number;
-  headers?: WireHeaders;
-  timestamp?: number;
-}
-
 /**
- * One body record to the engine's form. The hot path of batch produce: no per-record strings are
- * built unless a field is refused (the error names `records[i].field`).
+ * One produce body record to the engine's form. The hot path of batch produce: the body scanner
+ * (src/http/produce-body) left json-format keys and values as their stored text, so only the
+ * binary and string formats convert here; no per-record strings are built unless a field is
+ * refused (the error names `records[i].field`).
  */
-export function serializeRecord(format: EmbeddedFormat, r: WireProduceRecord, index: number): ProducerRecord {
+export function serializeRecord(format: EmbeddedFormat, r: ScannedRecord, index: number): ProducerRecord {
   let key: Buffer | string | null = null;
   let value: Buffer | string | null = null;
   if (r.key !== undefined && r.key !== null) {
-    key = format === 'json' ? (typeof r.key === 'string' ? r.key : JSON.stringify(r.key)) : textOrBase64(format, r.key, `records[${index}].key`);
+    key = format === 'json' ? (r.key as string) : textOrBase64(format, r.key, `records[${index}].key`);
   }
   if (r.value !== undefined && r.value !== null) {
-    value = format === 'json' ? JSON.stringify(r.value) : textOrBase64(format, r.value, `records[${index}].value`);
+    value = format === 'json' ? (r.value as string) : textOrBase64(format, r.value, `records[${index}].value`);
   }
   const record: ProducerRecord = { key, value, timestamp: r.timestamp };
   if (r.headers !== undefined) record.headers = serializeHeaders(format, r.headers, `records[${index}]`);

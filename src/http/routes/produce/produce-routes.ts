@@ -1,12 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyContextConfig, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { ApiError } from '../../../errors';
 import type { Acks } from '../../../engine/storage-engine';
 import { parseAcks } from '../../acks';
 import { formatOfMediaType, type EmbeddedFormat } from '../../media-types';
 import { PartitionParams, TopicParams, errorResponses } from '../../schemas';
-import { serializeRecord, type WireProduceRecord } from '../../../produce/record-serde';
+import { serializeRecord } from '../../../produce/record-serde';
+import { parseProduceBody, type ScannedProduceBody } from '../../produce-body/produce-body';
 import type { ProduceInput, ProduceOutcome, ProduceService } from '../../../produce/produce-service';
 import type { ReceiptStore } from '../../../produce/receipts';
 import type { IdempotentProducer } from '../../../produce/idempotency/idempotent-producer';
@@ -81,18 +82,29 @@ const VND_JSON = /^application\/vnd\.kafka(\.[a-z]+)?\.v[23]\+json$/;
  * - `Prefer: respond-async` or `?async=true`: 202 with `Location: /receipts/{id}` once the request
  *   is validated and its appends are issued, so a later request lands after it in every partition.
  * - `Idempotency-Key`: a repeat with the same key and request gets the first answer and writes
- *   nothing (`Idempotent-Replayed: true`); see idempotent-producer.ts. The body's bytes are kept
- *   for the request fingerprint, so this plugin parses its own bodies.
+ *   nothing (`Idempotent-Replayed: true`); see idempotent-producer.ts. The body's text is kept
+ *   for the request fingerprint.
+ * This plugin parses its own bodies, in one pass that validates the JSON and the body's shape and
+ * keeps each json-format value as its JSON text (produce-body.ts), so ajv does not validate the
+ * body again: the body schema is attached for the OpenAPI document only (swaggerTransform).
  */
 export const produceRoutes: FastifyPluginAsyncTypebox<ProduceRoutesOptions> = async (app, opts) => {
-  const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeAllContentTypeParsers();
-  const keepRaw = (request: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void): void => {
+  const parseBody = (request: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void): void => {
     (request as unknown as Record<symbol, unknown>)[RAW_BODY] = body;
-    parseJson(request, body as string, done);
+    // schema formats and unknown versions are refused with 415 by the handler, once the body is known to be JSON
+    const format = formatOfMediaType(request.headers['content-type']);
+    let parsed: ScannedProduceBody;
+    try {
+      parsed = parseProduceBody(body as string, format === 'binary' || format === 'string' ? format : 'json');
+    } catch (err) {
+      done(err as Error);
+      return;
+    }
+    done(null, parsed);
   };
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, keepRaw);
-  app.addContentTypeParser(VND_JSON, { parseAs: 'string' }, keepRaw);
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, parseBody);
+  app.addContentTypeParser(VND_JSON, { parseAs: 'string' }, parseBody);
   // Keys survive restarts: the journal is read before the server takes requests. If it cannot be
   // (an unwritable data directory), requests without a key are still served; keyed ones get 503.
   try {
@@ -107,7 +119,6 @@ export const produceRoutes: FastifyPluginAsyncTypebox<ProduceRoutesOptions> = as
 
   const schemaBase = {
     tags: ['produce'],
-    body: ProduceBody,
     querystring: ProduceQuery,
     headers: Type.Object({
       acks: Type.Optional(Type.String()),
@@ -115,6 +126,10 @@ export const produceRoutes: FastifyPluginAsyncTypebox<ProduceRoutesOptions> = as
       'idempotency-key': Type.Optional(Type.String({ description: 'A retry with the same key and request writes nothing and gets the first answer' })),
     }),
     response: { 200: ProduceResponse, 202: AcceptedResponse, ...errorResponses(404, 413, 415, 422, 429) },
+  };
+  // the body is documented, not validated by ajv: parseProduceBody has checked its shape already
+  const config: FastifyContextConfig = {
+    swaggerTransform: ({ schema, url }) => ({ schema: { ...schema, body: ProduceBody }, url }),
   };
 
   const handle = async (request: FastifyRequest, reply: FastifyReply, topic: string, records: ProduceInput[], acks: Acks) => {
@@ -136,6 +151,7 @@ export const produceRoutes: FastifyPluginAsyncTypebox<ProduceRoutesOptions> = as
   };
 
   app.post('/topics/:topic', {
+    config,
     schema: {
       ...schemaBase,
       summary: 'Produce records to a topic',
@@ -145,16 +161,17 @@ export const produceRoutes: FastifyPluginAsyncTypebox<ProduceRoutesOptions> = as
   }, async (request, reply) => {
     const format = bodyFormat(request.headers['content-type']);
     const acks = parseAcks(request.query.acks ?? request.headers.acks, opts.defaultAcks);
-    const records = toProduceInputs(format, request.body);
+    const records = toProduceInputs(format, request.body as ScannedProduceBody);
     return handle(request, reply, request.params.topic, records, acks);
   });
 
   app.post('/topics/:topic/partitions/:partition', {
+    config,
     schema: { ...schemaBase, summary: 'Produce records to one partition', params: PartitionParams },
   }, async (request, reply) => {
     const format = bodyFormat(request.headers['content-type']);
     const acks = parseAcks(request.query.acks ?? request.headers.acks, opts.defaultAcks);
-    const records = toProduceInputs(format, request.body, request.params.partition);
+    const records = toProduceInputs(format, request.body as ScannedProduceBody, request.params.partition);
     return handle(request, reply, request.params.topic, records, acks);
   });
 };
@@ -168,16 +185,14 @@ function bodyFormat(contentType: string | undefined): EmbeddedFormat {
   return format;
 }
 
-type Body = { records: WireProduceRecord[]; key_schema?: string; key_schema_id?: number; value_schema?: string; value_schema_id?: number };
-
-function toProduceInputs(format: EmbeddedFormat, body: Body, pathPartition?: number): ProduceInput[] {
+function toProduceInputs(format: EmbeddedFormat, body: ScannedProduceBody, pathPartition?: number): ProduceInput[] {
   if (body.key_schema !== undefined || body.key_schema_id !== undefined || body.value_schema !== undefined || body.value_schema_id !== undefined) {
     throw new ApiError('UNSUPPORTED_MEDIA_TYPE', 'Schemas are not supported; use the json, binary or string format');
   }
   const records = body.records;
   const out = new Array<ProduceInput>(records.length);
   for (let i = 0; i < records.length; i++) {
-    const r = records[i] as WireProduceRecord;
+    const r = records[i]!;
     if (pathPartition !== undefined && r.partition !== undefined && r.partition !== pathPartition) {
       throw new ApiError('INVALID_REQUEST', `records[${i}].partition ${r.partition} differs from the partition in the path (${pathPartition})`);
     }

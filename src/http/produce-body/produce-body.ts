@@ -1,0 +1,282 @@
+import { ApiError } from '../../errors';
+import type { EmbeddedFormat } from '../media-types';
+import type { WireHeaders } from '../../produce/record-serde';
+import { JsonScanner } from './json-scanner';
+
+/** A key or value of the binary or string format that is not a JSON string (refused at conversion, 42203). */
+export const NOT_TEXT: unique symbol = Symbol('not a JSON string');
+
+/**
+ * One record of a produce body, keys and values already in their stored form:
+ * - json format: the value is the client's own JSON text of the value, sliced from the body as it
+ *   came (whitespace and number spelling kept; JSON.parse of it equals the value sent). A key that
+ *   is a JSON string is its unescaped text (stored without quotes); any other key its JSON text.
+ * - binary and string formats: the unescaped string, or NOT_TEXT for any other JSON value.
+ * null is a null key or value; undefined an absent one.
+ */
+export interface ScannedRecord {
+  key?: string | null | typeof NOT_TEXT;
+  value?: string | null | typeof NOT_TEXT;
+  partition?: number;
+  timestamp?: number;
+  headers?: WireHeaders;
+}
+
+export interface ScannedProduceBody {
+  records: ScannedRecord[];
+  key_schema?: string;
+  key_schema_id?: number;
+  value_schema?: string;
+  value_schema_id?: number;
+}
+
+const MAX_PARTITION = 2147483647;
+
+/**
+ * Parses a produce body in one validating pass over its text: the whole body is checked as JSON
+ * (what JSON.parse refuses is 40001), and its shape as the produce schema has it (records: an
+ * array of at least one object; partition an integer 0..2^31-1; timestamp an integer >= 0;
+ * headers an array of {key|name, value: string|null} or an object of string|null; the schema
+ * fields strings or integers), refused with 40002 naming the field. Unknown fields are skipped.
+ * A duplicate member counts as its last occurrence, as in JSON.parse. Shape errors are held until
+ * the end so that a syntax error anywhere wins, as when the whole body was parsed first.
+ * Keys and values are never built as objects, only sliced, so prototype-polluting member names in
+ * them are inert; header objects are built, and refuse `__proto__` as the default JSON parser does.
+ */
+export function parseProduceBody(text: string, format: EmbeddedFormat): ScannedProduceBody {
+  const s = new JsonScanner(text);
+  // the default JSON parser drops a leading byte order mark
+  if (text.charCodeAt(0) === 0xfeff) s.pos = 1;
+  const shape = new ShapeErrors();
+  const body = readBody(s, format, shape);
+  s.end();
+  shape.throwFirst();
+  return body as ScannedProduceBody;
+}
+
+/** The first shape error of the body, held until the JSON is known to be valid. */
+class ShapeErrors {
+  private first: string | undefined;
+
+  note(message: string): void {
+    this.first ??= message;
+  }
+
+  throwFirst(): void {
+    if (this.first !== undefined) throw new ApiError('INVALID_REQUEST', `Invalid body: ${this.first}`);
+  }
+}
+
+function readBody(s: JsonScanner, format: EmbeddedFormat, shape: ShapeErrors): Partial<ScannedProduceBody> | undefined {
+  if (s.ws() !== 0x7b) {
+    s.skipValue();
+    shape.note('body must be an object');
+    return undefined;
+  }
+  const body: Partial<ScannedProduceBody> = {};
+  // per member, its last occurrence's shape error (a later duplicate replaces an earlier one)
+  const bad: Record<string, string | undefined> = {};
+  if (!s.open(0x7b)) {
+    do {
+      const name = s.memberName();
+      if (name === 'records') {
+        bad.records = undefined;
+        const records = readRecords(s, format, shape);
+        if (records === undefined) bad.records = 'records must be an array';
+        else if (records.length === 0) bad.records = 'records must have at least 1 record';
+        else body.records = records;
+      } else if (name === 'key_schema' || name === 'value_schema') {
+        bad[name] = undefined;
+        if (s.ws() === 0x22) body[name] = s.readString();
+        else {
+          s.skipValue();
+          bad[name] = `${name} must be a string`;
+        }
+      } else if (name === 'key_schema_id' || name === 'value_schema_id') {
+        bad[name] = undefined;
+        const id = readInteger(s);
+        if (id === undefined) bad[name] = `${name} must be an integer`;
+        else body[name] = id;
+      } else {
+        s.skipValue();
+      }
+    } while (s.more(0x7d));
+  }
+  for (const message of Object.values(bad)) if (message !== undefined) shape.note(message);
+  if (body.records === undefined && bad.records === undefined) shape.note("body must have the field 'records'");
+  return body;
+}
+
+/** The records array, or undefined when the value is not an array (skipped). */
+function readRecords(s: JsonScanner, format: EmbeddedFormat, shape: ShapeErrors): ScannedRecord[] | undefined {
+  if (s.ws() !== 0x5b) {
+    s.skipValue();
+    return undefined;
+  }
+  const records: ScannedRecord[] = [];
+  if (s.open(0x5b)) return records;
+  do {
+    const i = records.length;
+    if (s.ws() !== 0x7b) {
+      s.skipValue();
+      shape.note(`records[${i}] must be an object`);
+      records.push({});
+    } else {
+      records.push(readRecord(s, format, shape, i));
+    }
+  } while (s.more(0x5d));
+  return records;
+}
+
+function readRecord(s: JsonScanner, format: EmbeddedFormat, shape: ShapeErrors, i: number): ScannedRecord {
+  const r: ScannedRecord = {};
+  if (s.open(0x7b)) return r;
+  let badPartition = false;
+  let badTimestamp = false;
+  let badHeaders: string | undefined;
+  do {
+    const name = s.memberName();
+    switch (name) {
+      case 'value':
+        r.value = format === 'json' ? readRawValue(s) : readText(s);
+        break;
+      case 'key':
+        r.key = format === 'json' ? readJsonKey(s) : readText(s);
+        break;
+      case 'partition': {
+        const p = readInteger(s);
+        badPartition = p === undefined || p < 0 || p > MAX_PARTITION;
+        r.partition = badPartition ? undefined : p;
+        break;
+      }
+      case 'timestamp': {
+        const t = readInteger(s);
+        badTimestamp = t === undefined || t < 0;
+        r.timestamp = badTimestamp ? undefined : t;
+        break;
+      }
+      case 'headers': {
+        const headers = readHeaders(s);
+        badHeaders = typeof headers === 'string' ? headers : undefined;
+        r.headers = typeof headers === 'string' ? undefined : headers;
+        break;
+      }
+      default:
+        s.skipValue();
+    }
+  } while (s.more(0x7d));
+  if (badPartition) shape.note(`records[${i}].partition must be an integer from 0 to ${MAX_PARTITION}`);
+  if (badTimestamp) shape.note(`records[${i}].timestamp must be an integer >= 0`);
+  if (badHeaders !== undefined) shape.note(`records[${i}].headers${badHeaders}`);
+  return r;
+}
+
+/** The value's own JSON text (json format); null for the literal null. */
+function readRawValue(s: JsonScanner): string | null {
+  if (s.takeNull()) return null;
+  const start = s.pos;
+  s.skipValue();
+  return s.text.slice(start, s.pos);
+}
+
+/** A JSON string key as its unescaped text, any other key as its JSON text (json format). */
+function readJsonKey(s: JsonScanner): string | null {
+  if (s.ws() === 0x22) return s.readString();
+  return readRawValue(s);
+}
+
+/** A string as its unescaped text, null, or NOT_TEXT for any other value (binary and string formats). */
+function readText(s: JsonScanner): string | null | typeof NOT_TEXT {
+  if (s.ws() === 0x22) return s.readString();
+  if (s.takeNull()) return null;
+  s.skipValue();
+  return NOT_TEXT;
+}
+
+/** An integer (as JSON numbers go: 1.0 is one), or undefined for any other value (skipped). */
+function readInteger(s: JsonScanner): number | undefined {
+  const c = s.ws();
+  if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+    const n = s.readNumber();
+    return Number.isInteger(n) ? n : undefined;
+  }
+  s.skipValue();
+  return undefined;
+}
+
+/**
+ * Headers as an array of {key|name, value} or an object map, both with string or null values;
+ * a string (the path and problem after `headers`) when the shape is wrong.
+ */
+function readHeaders(s: JsonScanner): WireHeaders | string {
+  const c = s.ws();
+  if (c === 0x5b) return readHeaderArray(s);
+  if (c !== 0x7b) {
+    s.skipValue();
+    return ' must be an array or an object';
+  }
+  // no prototype: member names are data here
+  const map: Record<string, string | null> = Object.create(null) as Record<string, string | null>;
+  let bad: string | undefined;
+  if (!s.open(0x7b)) {
+    do {
+      const name = headerMemberName(s);
+      const value = readStringOrNull(s);
+      if (value === undefined) bad ??= `.${name} must be a string or null`;
+      else map[name] = value;
+    } while (s.more(0x7d));
+  }
+  return bad ?? map;
+}
+
+function readHeaderArray(s: JsonScanner): WireHeaders | string {
+  const headers: Array<{ key?: string; name?: string; value: string | null }> = [];
+  let bad: string | undefined;
+  if (s.open(0x5b)) return headers;
+  do {
+    const i = headers.length;
+    const header: { key?: string; name?: string; value: string | null } = { value: null };
+    headers.push(header);
+    if (s.ws() !== 0x7b) {
+      s.skipValue();
+      bad ??= `[${i}] must be an object`;
+      continue;
+    }
+    let hasValue = false;
+    if (!s.open(0x7b)) {
+      do {
+        const name = headerMemberName(s);
+        if (name === 'key' || name === 'name' || name === 'value') {
+          const v = readStringOrNull(s);
+          if (name === 'value') hasValue = v !== undefined;
+          if (v === undefined || (v === null && name !== 'value')) {
+            bad ??= `[${i}].${name} must be a string${name === 'value' ? ' or null' : ''}`;
+          } else {
+            header[name] = v as string;
+          }
+        } else {
+          s.skipValue();
+        }
+      } while (s.more(0x7d));
+    }
+    if (!hasValue) bad ??= `[${i}] must have the field 'value'`;
+  } while (s.more(0x5d));
+  return bad ?? headers;
+}
+
+function headerMemberName(s: JsonScanner): string {
+  const at = s.pos;
+  const name = s.memberName();
+  if (name === '__proto__') {
+    s.pos = at;
+    throw new ApiError('MALFORMED_REQUEST', 'Body contains the forbidden member name __proto__');
+  }
+  return name;
+}
+
+function readStringOrNull(s: JsonScanner): string | null | undefined {
+  if (s.ws() === 0x22) return s.readString();
+  if (s.takeNull()) return null;
+  s.skipValue();
+  return undefined;
+}
