@@ -5,7 +5,8 @@ import { partitionForGroup } from '../group/embedded-group-coordinator';
 import { ensureInternalTopic, replayPartition } from '../internal-partition';
 import type { OffsetCommitRequest } from '../group/group-coordinator';
 import type { BeginTransactionRequest, EndTransactionOptions, TransactionalOffsetSink, TransactionCoordinator } from './transaction-coordinator';
-import { TransactionError } from './transaction-error';
+import { fenced, notFound, notOpen, TransactionError } from './transaction-error';
+import { KeyedLock } from './keyed-lock';
 import { isTransition, mergeOffsets, mergePartitions, transition, type TransactionMetadata, type TxnOffset, type TxnTopicPartition } from './transaction-metadata';
 import { decodeTransactionRecord, encodeTransactionRecord, TRANSACTION_STATE_TOPIC } from './transaction-records';
 
@@ -48,7 +49,7 @@ export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
   private readonly byTxnId = new Map<string, string>();
   /** Transactions no longer current for their id: replaced by a newer session, or forgotten once ended. */
   private readonly retired = new Map<string, { meta: TransactionMetadata; replaced: boolean }>();
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly locks = new KeyedLock();
   private partitionCount = 0;
   private status: 'new' | 'active' | 'closed' = 'new';
   private loading: Promise<void> | undefined;
@@ -92,10 +93,10 @@ export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
     let aborted = 0;
     for (const meta of [...this.metas.values()]) {
       if (meta.state === 'PrepareCommit' || meta.state === 'PrepareAbort') {
-        await this.locked(meta.transactionalId, () => this.complete(meta));
+        await this.locks.run(meta.transactionalId, () => this.complete(meta));
         completed++;
       } else if (meta.state === 'Ongoing') {
-        await this.locked(meta.transactionalId, () => this.abortWithBump(meta, 'restart'));
+        await this.locks.run(meta.transactionalId, () => this.abortWithBump(meta, 'restart'));
         aborted++;
       }
     }
@@ -109,7 +110,7 @@ export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.status = 'closed';
     await this.sweeping;
-    await Promise.allSettled([...this.locks.values()]);
+    await this.locks.idle();
   }
 
   async begin(request: BeginTransactionRequest): Promise<TransactionMetadata> {
@@ -122,7 +123,7 @@ export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
     if (id.length === 0 || id.length > MAX_TRANSACTIONAL_ID_LENGTH) {
       throw new TransactionError('INVALID_REQUEST', `A transactional id must have 1 to ${MAX_TRANSACTIONAL_ID_LENGTH} characters`);
     }
-    return this.locked(id, async () => {
+    return this.locks.run(id, async () => {
       let meta = this.metas.get(id);
       if (meta !== undefined && (meta.state === 'PrepareCommit' || meta.state === 'PrepareAbort')) meta = await this.complete(meta);
       // InitProducerId on an open transaction aborts it: the new session fences the old one.
@@ -163,7 +164,7 @@ export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
   async addPartitions(transactionId: string, partitions: TxnTopicPartition[]): Promise<TransactionMetadata> {
     await this.start();
     const id = this.idOf(transactionId, 'write records');
-    return this.locked(id, async () => {
+    return this.locks.run(id, async () => {
       const meta = this.open(transactionId, 'write records');
       const merged = mergePartitions(meta.partitions, partitions);
       if (merged.length === meta.partitions.length) return meta;
@@ -177,7 +178,7 @@ export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
     await this.start();
     if (this.offsets === undefined) throw new TransactionError('TRANSACTIONS_UNSUPPORTED', 'Offsets in a transaction need the group coordinator');
     const id = this.idOf(transactionId, 'send offsets');
-    return this.locked(id, async () => {
+    return this.locks.run(id, async () => {
       this.open(transactionId, 'send offsets');
       await this.offsets!.validateTxnOffsetCommit({ ...request, offsets: request.offsets });
       const meta = this.open(transactionId, 'send offsets');
@@ -194,7 +195,7 @@ export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
       if (forgotten.meta.state === (commit ? 'CompleteCommit' : 'CompleteAbort')) return forgotten.meta;
     }
     const id = this.idOf(transactionId, commit ? 'commit' : 'abort');
-    return this.locked(id, async () => {
+    return this.locks.run(id, async () => {
       const meta = this.current(transactionId);
       const prepared = commit ? 'PrepareCommit' : 'PrepareAbort';
       const completed = commit ? 'CompleteCommit' : 'CompleteAbort';
@@ -202,7 +203,7 @@ export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
       // A decided transaction whose completion was cut short (a failed marker write) is driven on.
       if (meta.state === prepared) return this.complete(meta);
       if (repeat && meta.state === completed) return meta;
-      if (meta.state !== 'Ongoing') throw this.notOpen(meta, commit ? 'commit' : 'abort');
+      if (meta.state !== 'Ongoing') throw notOpen(meta, commit ? 'commit' : 'abort');
       const next = transition(meta, prepared, { endKey: options.key, answer: options.answer }, this.now());
       await this.persist(next);
       return this.complete(next);
@@ -223,7 +224,7 @@ export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
 
   async forget(transactionalId: string): Promise<void> {
     await this.start();
-    await this.locked(transactionalId, async () => {
+    await this.locks.run(transactionalId, async () => {
       const meta = this.metas.get(transactionalId);
       if (meta === undefined || !isTransition(meta.state, 'Dead')) return;
       await this.write(transactionalId, null, 1);
@@ -240,7 +241,7 @@ export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
     const id = this.byTxnId.get(transactionId);
     if (id !== undefined) return id;
     const old = this.retired.get(transactionId);
-    if (old !== undefined) throw old.replaced ? fenced(old.meta) : this.notOpen(old.meta, what);
+    if (old !== undefined) throw old.replaced ? fenced(old.meta) : notOpen(old.meta, what);
     throw notFound(transactionId);
   }
 
@@ -253,20 +254,8 @@ export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
 
   private open(transactionId: string, what: string): TransactionMetadata {
     const meta = this.current(transactionId);
-    if (meta.state !== 'Ongoing') throw this.notOpen(meta, what);
+    if (meta.state !== 'Ongoing') throw notOpen(meta, what);
     return meta;
-  }
-
-  private notOpen(meta: TransactionMetadata, what: string): TransactionError {
-    if (meta.state === 'CompleteAbort' || meta.state === 'PrepareAbort') {
-      if (meta.abortReason === 'timeout') {
-        return new TransactionError('TRANSACTION_EXPIRED', `Transaction ${meta.transactionId} was aborted after its timeout of ${meta.timeoutMs} ms; cannot ${what}`);
-      }
-      if (meta.abortReason === 'restart') {
-        return new TransactionError('INVALID_TXN_STATE', `Transaction ${meta.transactionId} was aborted when the server restarted; cannot ${what}`);
-      }
-    }
-    return new TransactionError('INVALID_TXN_STATE', `Transaction ${meta.transactionId} is ${meta.state}; cannot ${what}`);
   }
 
   /** Aborts an open transaction the client did not end: the epoch goes up first, fencing its late appends. */
@@ -313,12 +302,12 @@ export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
         const id = meta.transactionalId;
         try {
           if (meta.state === 'Ongoing' && meta.startTimestamp + meta.timeoutMs <= now) {
-            await this.locked(id, async () => {
+            await this.locks.run(id, async () => {
               const m = this.metas.get(id);
               if (m !== undefined && m.state === 'Ongoing' && m.startTimestamp + m.timeoutMs <= this.now()) await this.abortWithBump(m, 'timeout');
             });
           } else if (meta.state === 'PrepareCommit' || meta.state === 'PrepareAbort') {
-            await this.locked(id, async () => {
+            await this.locks.run(id, async () => {
               const m = this.metas.get(id);
               if (m !== undefined && (m.state === 'PrepareCommit' || m.state === 'PrepareAbort')) await this.complete(m);
             });
@@ -331,17 +320,6 @@ export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
       }
     })().finally(() => (this.sweeping = undefined));
     return this.sweeping;
-  }
-
-  private locked<T>(transactionalId: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.locks.get(transactionalId) ?? Promise.resolve();
-    const run = previous.then(work);
-    const tail = run.catch(() => undefined);
-    this.locks.set(transactionalId, tail);
-    void tail.then(() => {
-      if (this.locks.get(transactionalId) === tail) this.locks.delete(transactionalId);
-    });
-    return run;
   }
 
   /**
@@ -397,14 +375,6 @@ export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
       else this.apply(decoded.transactionalId, decoded.meta);
     });
   }
-}
-
-function notFound(transactionId: string): TransactionError {
-  return new TransactionError('TRANSACTION_NOT_FOUND', `Transaction '${transactionId}' not found (unknown, or forgotten after it ended)`);
-}
-
-function fenced(old: TransactionMetadata): TransactionError {
-  return new TransactionError('PRODUCER_FENCED', `Transaction ${old.transactionId} of '${old.transactionalId}' was replaced by a newer session (producer epoch ${old.producerEpoch} is fenced)`);
 }
 
 function message(err: unknown): string {

@@ -1,3 +1,5 @@
+import type { TransactionMetadata } from './transaction-metadata';
+
 /**
  * Errors of the transaction coordinator, with Kafka's protocol error names where Kafka has one.
  * TRANSACTION_EXPIRED is ours: the transaction was aborted by the coordinator after its timeout
@@ -27,4 +29,25 @@ export class TransactionError extends Error {
 
 export function isTransactionError(err: unknown, code?: TransactionErrorCode): err is TransactionError {
   return err instanceof TransactionError && (code === undefined || err.code === code);
+}
+
+export function notFound(transactionId: string): TransactionError {
+  return new TransactionError('TRANSACTION_NOT_FOUND', `Transaction '${transactionId}' not found (unknown, or forgotten after it ended)`);
+}
+
+export function fenced(old: TransactionMetadata): TransactionError {
+  return new TransactionError('PRODUCER_FENCED', `Transaction ${old.transactionId} of '${old.transactionalId}' was replaced by a newer session (producer epoch ${old.producerEpoch} is fenced)`);
+}
+
+/** Why a transaction that is not open refuses `what`: the coordinator's own abort has its reason named. */
+export function notOpen(meta: TransactionMetadata, what: string): TransactionError {
+  if (meta.state === 'CompleteAbort' || meta.state === 'PrepareAbort') {
+    if (meta.abortReason === 'timeout') {
+      return new TransactionError('TRANSACTION_EXPIRED', `Transaction ${meta.transactionId} was aborted after its timeout of ${meta.timeoutMs} ms; cannot ${what}`);
+    }
+    if (meta.abortReason === 'restart') {
+      return new TransactionError('INVALID_TXN_STATE', `Transaction ${meta.transactionId} was aborted when the server restarted; cannot ${what}`);
+    }
+  }
+  return new TransactionError('INVALID_TXN_STATE', `Transaction ${meta.transactionId} is ${meta.state}; cannot ${what}`);
 }

@@ -11,7 +11,7 @@ import { LogWriter } from './log-writer';
 import { segmentsToDelete } from './retention';
 import { answerDuplicate, BatchMetadata, incrementSequence, ProducerStateManager } from './producer-state-manager';
 import { ProducerStateSnapshotter } from './producer-state-snapshotter';
-import { controlRecord } from './transaction-control-record';
+import { encodeControlBatch } from './transaction-control-record';
 import { savePartitionTransactions } from './transaction-loader';
 import { PartitionTransactions } from './transaction-state';
 
@@ -282,16 +282,7 @@ export class PartitionLog {
     }
     const now = this.now();
     const baseOffset = this.logEndOffset;
-    const buffer = encodeRecordBatch([controlRecord(commit, coordinatorEpoch, now)], {
-      baseOffset,
-      timestampType: this.config.timestampType,
-      logAppendTime: now,
-      producerId,
-      producerEpoch,
-      baseSequence: -1,
-      isTransactional: true,
-      isControl: true,
-    });
+    const buffer = encodeControlBatch({ baseOffset, producerId, producerEpoch, commit, coordinatorEpoch, timestamp: now, timestampType: this.config.timestampType });
     const promise = this.enqueueBatch(buffer, baseOffset, baseOffset, now, -1, now);
     if (entry === undefined) this.producerState.update(producerId, producerEpoch, { firstSeq: -1, lastSeq: -1, firstOffset: baseOffset, lastOffset: baseOffset, timestamp: now }, now);
     else if (producerEpoch > entry.producerEpoch) {

@@ -1,4 +1,4 @@
-import type { RecordInput } from './codec/record-batch';
+import { encodeRecordBatch, type RecordInput } from './codec/record-batch';
 
 /**
  * Kafka's control record (EndTransactionMarker), the single record of a control batch that ends a
@@ -31,4 +31,26 @@ export function controlType(key: Buffer | null): 'commit' | 'abort' | undefined 
   if (type === CONTROL_TYPE_COMMIT) return 'commit';
   if (type === CONTROL_TYPE_ABORT) return 'abort';
   return undefined;
+}
+
+/** The whole control batch: one control record, transactional and control bits set, base sequence -1. */
+export function encodeControlBatch(m: {
+  baseOffset: number;
+  producerId: number;
+  producerEpoch: number;
+  commit: boolean;
+  coordinatorEpoch: number;
+  timestamp: number;
+  timestampType: 'CreateTime' | 'LogAppendTime';
+}): Buffer {
+  return encodeRecordBatch([controlRecord(m.commit, m.coordinatorEpoch, m.timestamp)], {
+    baseOffset: m.baseOffset,
+    timestampType: m.timestampType,
+    logAppendTime: m.timestamp,
+    producerId: m.producerId,
+    producerEpoch: m.producerEpoch,
+    baseSequence: -1,
+    isTransactional: true,
+    isControl: true,
+  });
 }
