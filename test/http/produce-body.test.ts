@@ -66,6 +66,7 @@ function produceBody(r: Rand): string {
       fields.push(`"headers":${pick(r, [
         '[{"key":"a","value":"b"}]', '[{"name":"n","value":null}]', '{"h":"v","i":null}', '[]', '{}',
         '[{"key":"a"}]', '{"h":1}', '"x"', '[{"key":null,"value":"v"}]', '[1]', '{"__proto__":"x"}',
+        '{"h":1,"h":"v"}', '{"h":"v","h":1}', '[{"value":1,"value":"v"}]', '[{"key":"k","value":null,"key":2}]',
       ])}`);
     }
     if (r() < 0.2) fields.push(`"extra":${jsonText(r, 2)}`);

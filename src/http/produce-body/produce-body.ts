@@ -217,16 +217,21 @@ function readHeaders(s: JsonScanner): WireHeaders | string {
   }
   // no prototype: member names are data here
   const map: Record<string, string | null> = Object.create(null) as Record<string, string | null>;
-  let bad: string | undefined;
+  // names whose last occurrence is not a string or null
+  let bad: Set<string> | undefined;
   if (!s.open(0x7b)) {
     do {
       const name = headerMemberName(s);
       const value = readStringOrNull(s);
-      if (value === undefined) bad ??= `.${name} must be a string or null`;
-      else map[name] = value;
+      if (value === undefined) (bad ??= new Set()).add(name);
+      else {
+        map[name] = value;
+        bad?.delete(name);
+      }
     } while (s.more(0x7d));
   }
-  return bad ?? map;
+  const first = bad?.values().next().value;
+  return first === undefined ? map : `.${first} must be a string or null`;
 }
 
 function readHeaderArray(s: JsonScanner): WireHeaders | string {
@@ -242,24 +247,24 @@ function readHeaderArray(s: JsonScanner): WireHeaders | string {
       bad ??= `[${i}] must be an object`;
       continue;
     }
-    let hasValue = false;
+    // per member, whether its last occurrence is out of shape; undefined while absent
+    const wrong: { key?: boolean; name?: boolean; value?: boolean } = {};
     if (!s.open(0x7b)) {
       do {
         const name = headerMemberName(s);
         if (name === 'key' || name === 'name' || name === 'value') {
           const v = readStringOrNull(s);
-          if (name === 'value') hasValue = v !== undefined;
-          if (v === undefined || (v === null && name !== 'value')) {
-            bad ??= `[${i}].${name} must be a string${name === 'value' ? ' or null' : ''}`;
-          } else {
-            header[name] = v as string;
-          }
+          wrong[name] = v === undefined || (v === null && name !== 'value');
+          if (!wrong[name]) header[name] = v as string;
         } else {
           s.skipValue();
         }
       } while (s.more(0x7d));
     }
-    if (!hasValue) bad ??= `[${i}] must have the field 'value'`;
+    if (wrong.value === undefined) bad ??= `[${i}] must have the field 'value'`;
+    for (const name of ['key', 'name', 'value'] as const) {
+      if (wrong[name] === true) bad ??= `[${i}].${name} must be a string${name === 'value' ? ' or null' : ''}`;
+    }
   } while (s.more(0x5d));
   return bad ?? headers;
 }
