@@ -37,7 +37,9 @@ const MAX_PARTITION = 2147483647;
  * (what JSON.parse refuses is 40001), and its shape as the produce schema has it (records: an
  * array of at least one object; partition an integer 0..2^31-1; timestamp an integer >= 0;
  * headers an array of {key|name, value: string|null} or an object of string|null; the schema
- * fields strings or integers), refused with 40002 naming the field. Unknown fields are skipped.
+ * fields strings or integers), refused with 40002 naming the field. Unknown fields are skipped;
+ * null for partition, timestamp or a schema field means absent, as in the Confluent REST Proxy.
+ * Nothing is coerced: a partition "1" or a header value 1 is refused.
  * A duplicate member counts as its last occurrence, as in JSON.parse. Shape errors are held until
  * the end so that a syntax error anywhere wins, as when the whole body was parsed first.
  * Keys and values are never built as objects, only sliced, so prototype-polluting member names in
@@ -87,6 +89,8 @@ function readBody(s: JsonScanner, format: EmbeddedFormat, shape: ShapeErrors): P
         else body.records = records;
       } else if (name === 'key_schema' || name === 'value_schema') {
         bad[name] = undefined;
+        body[name] = undefined;
+        if (s.takeNull()) continue;
         if (s.ws() === 0x22) body[name] = s.readString();
         else {
           s.skipValue();
@@ -94,6 +98,8 @@ function readBody(s: JsonScanner, format: EmbeddedFormat, shape: ShapeErrors): P
         }
       } else if (name === 'key_schema_id' || name === 'value_schema_id') {
         bad[name] = undefined;
+        body[name] = undefined;
+        if (s.takeNull()) continue;
         const id = readInteger(s);
         if (id === undefined) bad[name] = `${name} must be an integer`;
         else body[name] = id;
@@ -144,12 +150,22 @@ function readRecord(s: JsonScanner, format: EmbeddedFormat, shape: ShapeErrors, 
         r.key = format === 'json' ? readJsonKey(s) : readText(s);
         break;
       case 'partition': {
+        if (s.takeNull()) {
+          badPartition = false;
+          r.partition = undefined;
+          break;
+        }
         const p = readInteger(s);
         badPartition = p === undefined || p < 0 || p > MAX_PARTITION;
         r.partition = badPartition ? undefined : p;
         break;
       }
       case 'timestamp': {
+        if (s.takeNull()) {
+          badTimestamp = false;
+          r.timestamp = undefined;
+          break;
+        }
         const t = readInteger(s);
         badTimestamp = t === undefined || t < 0;
         r.timestamp = badTimestamp ? undefined : t;
