@@ -5,7 +5,8 @@ import type { ScannedRecord } from '../http/produce-body/produce-body';
 
 /**
  * How keys, values and headers become bytes on the log, and back. The rules (DESIGN.md):
- * - json: a value is stored as its JSON text, so it reads back equal. A key that is a JSON string
+ * - json: a value is stored as the client's own JSON text of it, as sent (whitespace and number
+ *   spelling kept), so it reads back equal by JSON.parse. A key that is a JSON string
  *   is stored as its UTF-8 text without quotes, so it hashes and reads like a key sent by a Kafka
  *   client's string serializer; other JSON keys are stored as JSON text. Reading, a key that is a
  *   JSON object or array comes back parsed, any other key as its text.
