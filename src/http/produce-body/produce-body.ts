@@ -150,25 +150,15 @@ function readRecord(s: JsonScanner, format: EmbeddedFormat, shape: ShapeErrors, 
         r.key = format === 'json' ? readJsonKey(s) : readText(s);
         break;
       case 'partition': {
-        if (s.takeNull()) {
-          badPartition = false;
-          r.partition = undefined;
-          break;
-        }
-        const p = readInteger(s);
-        badPartition = p === undefined || p < 0 || p > MAX_PARTITION;
-        r.partition = badPartition ? undefined : p;
+        const p = readOptionalInteger(s, MAX_PARTITION);
+        badPartition = p === OUT_OF_SHAPE;
+        r.partition = p === OUT_OF_SHAPE ? undefined : p;
         break;
       }
       case 'timestamp': {
-        if (s.takeNull()) {
-          badTimestamp = false;
-          r.timestamp = undefined;
-          break;
-        }
-        const t = readInteger(s);
-        badTimestamp = t === undefined || t < 0;
-        r.timestamp = badTimestamp ? undefined : t;
+        const t = readOptionalInteger(s, Number.MAX_VALUE);
+        badTimestamp = t === OUT_OF_SHAPE;
+        r.timestamp = t === OUT_OF_SHAPE ? undefined : t;
         break;
       }
       case 'headers': {
@@ -207,6 +197,15 @@ function readText(s: JsonScanner): string | null | typeof NOT_TEXT {
   if (s.takeNull()) return null;
   s.skipValue();
   return NOT_TEXT;
+}
+
+const OUT_OF_SHAPE: unique symbol = Symbol('out of shape');
+
+/** An integer from 0 to max; undefined for null (absent); OUT_OF_SHAPE for anything else (skipped). */
+function readOptionalInteger(s: JsonScanner, max: number): number | undefined | typeof OUT_OF_SHAPE {
+  if (s.takeNull()) return undefined;
+  const n = readInteger(s);
+  return n === undefined || n < 0 || n > max ? OUT_OF_SHAPE : n;
 }
 
 /** An integer (as JSON numbers go: 1.0 is one), or undefined for any other value (skipped). */
