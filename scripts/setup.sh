@@ -21,4 +21,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-npm ci --no-audit --no-fund
+# npm install, not npm ci: the lock file lists only the platform packages the registry serves for
+# the zstd codec's prebuilt binaries (the others are absent there), which npm ci refuses as out
+# of sync; npm install still installs exactly the locked versions.
+npm install --no-audit --no-fund
