@@ -97,8 +97,12 @@ export class GroupMembership implements GroupMemberListener {
     this.left = true;
     if (this.phase === 'revoking') await this.running?.catch(() => undefined);
     if (this.phase === 'idle') await this.hooks.revoke();
+    const leftAs = this.memberId;
     await this.sendLeave();
     await this.running?.catch(() => undefined);
+    // A first JoinGroup still in flight when leave() began has since given this member an id: leave
+    // with it too, or the coordinator keeps a member nobody will use until its session expires.
+    if (this.memberId !== leftAs) await this.sendLeave();
     this.resetMember();
   }
 
