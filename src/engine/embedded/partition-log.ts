@@ -442,7 +442,10 @@ export class PartitionLog {
     for (const segment of [...this.segments]) {
       if (segment.baseOffset >= upTo) break;
       if ((await segment.largestTimestamp()) < timestamp) continue;
-      const found = await segment.findOffsetByTimestamp(timestamp, this.logStartOffset, upTo);
+      const found = await segment.findOffsetByTimestamp(timestamp, this.logStartOffset, upTo).catch((err: unknown) => {
+        if (!(err instanceof CorruptBatchError)) throw err;
+        throw new EngineError('CORRUPT_MESSAGE', `Corrupt record batch in ${this.topic}-${this.partition} segment ${segment.baseOffset}: ${err.message}`, { cause: err });
+      });
       if (found !== undefined) return found;
     }
     return undefined;
