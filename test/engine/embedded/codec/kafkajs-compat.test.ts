@@ -14,39 +14,9 @@ import {
   RecordInput,
 } from '../../../../src/engine/embedded/codec/record-batch';
 
-/* eslint-disable @typescript-eslint/no-require-imports */
-const Long = require('kafkajs/src/utils/long');
-const KafkaDecoder = require('kafkajs/src/protocol/decoder');
-const kafkaRecord = require('kafkajs/src/protocol/recordBatch/record/v0');
-const { RecordBatch: kafkaRecordBatch } = require('kafkajs/src/protocol/recordBatch/v0');
-const kafkaBatchDecoder = require('kafkajs/src/protocol/recordBatch/v0/decoder');
-/* eslint-enable @typescript-eslint/no-require-imports */
-
-interface KafkajsRecord {
-  offset: string;
-  timestamp: string;
-  key: Buffer | null;
-  value: Buffer | null;
-  headers: Record<string, Buffer | null | Array<Buffer | null>>;
-}
-
-interface KafkajsBatch {
-  firstOffset: string;
-  firstTimestamp: string;
-  maxTimestamp: string;
-  producerId: string;
-  producerEpoch: number;
-  firstSequence: number;
-  inTransaction: boolean;
-  lastOffsetDelta: number;
-  records: KafkajsRecord[];
-}
+import { kafkajsDecode, kafkaRecord, kafkaRecordBatch, Long, type KafkajsRecord } from './kafkajs-batch';
 
 const T0 = 1_700_000_000_000;
-
-async function kafkajsDecode(buf: Buffer): Promise<KafkajsBatch> {
-  return kafkaBatchDecoder(new KafkaDecoder(buf));
-}
 
 /** kafkajs's header shape: an object, repeated keys collected into arrays in order. */
 function asKafkajsHeaders(headers: RecordInput['headers']): KafkajsRecord['headers'] {
