@@ -62,7 +62,7 @@ export function createContainer(config: BasketConfig, logger: Logger): Dependenc
   c.register(TOKENS.GroupCoordinator, {
     useFactory: once((d) => {
       const engine = d.resolve<StorageEngine>(TOKENS.StorageEngine);
-      if (engine instanceof KafkaEngine) return engine.groupCoordinator();
+      if (engine instanceof KafkaEngine) return engine.groupCoordinator({ sessionTimeoutMs: config.kafka.groupSessionTimeoutMs });
       return new EmbeddedGroupCoordinator(engine, {}, logger.child({ component: 'group-coordinator' }));
     }),
   });

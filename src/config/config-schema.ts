@@ -72,6 +72,8 @@ export const ConfigSchema = Type.Object({
     saslMechanism: Type.Union([Type.Literal('none'), Type.Literal('plain'), Type.Literal('scram-sha-256'), Type.Literal('scram-sha-512')]),
     saslUsername: Type.String(),
     saslPassword: Type.String(),
+    /** Session timeout Basket's consumer-group members send to Kafka's coordinator (heartbeats keep it). */
+    groupSessionTimeoutMs: Type.Integer({ minimum: 1000, maximum: 3600000 }),
   }),
 });
 

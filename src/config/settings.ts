@@ -52,4 +52,5 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'kafka.saslMechanism', env: 'BASKET_KAFKA_SASL_MECHANISM', yaml: 'basket.kafka.sasl.mechanism', kind: 'string', default: 'none', doc: 'none, plain, scram-sha-256 or scram-sha-512.' },
   { path: 'kafka.saslUsername', env: 'BASKET_KAFKA_SASL_USERNAME', yaml: 'basket.kafka.sasl.username', kind: 'string', default: '', doc: 'SASL user.' },
   { path: 'kafka.saslPassword', env: 'BASKET_KAFKA_SASL_PASSWORD', yaml: 'basket.kafka.sasl.password', kind: 'string', default: '', doc: 'SASL password.' },
+  { path: 'kafka.groupSessionTimeoutMs', env: 'BASKET_KAFKA_GROUP_SESSION_TIMEOUT_MS', yaml: 'basket.kafka.group-session-timeout-ms', kind: 'integer', default: 10000, doc: "Kafka engine: session timeout of consumer-group members at Kafka's coordinator; a Basket process that dies frees its partitions within it, ms." },
 ];

@@ -21,6 +21,7 @@ test('defaults as documented', (t) => {
   assert.equal(c.autoCreateTopics, true);
   assert.equal(c.numPartitions, 1);
   assert.deepEqual(c.kafka.brokers, ['localhost:9092']);
+  assert.equal(c.kafka.groupSessionTimeoutMs, 10000);
 });
 
 test('application.yaml, a profile overlay, then the environment', (t) => {
@@ -42,6 +43,7 @@ test('a bad value stops start-up with a message naming the setting', (t) => {
   assert.throws(() => loadConfig({ env: { PORT: '70000' }, configDir: d }), (e: Error) => e instanceof ConfigError && /PORT/.test(e.message));
   assert.throws(() => loadConfig({ env: { BASKET_ENGINE: 'mongo' }, configDir: d }), (e: Error) => e instanceof ConfigError && /BASKET_ENGINE/.test(e.message));
   assert.throws(() => loadConfig({ env: { LOG_LEVEL: 'loud' }, configDir: d }), (e: Error) => /LOG_LEVEL/.test(e.message));
+  assert.throws(() => loadConfig({ env: { BASKET_KAFKA_GROUP_SESSION_TIMEOUT_MS: '500' }, configDir: d }), (e: Error) => /BASKET_KAFKA_GROUP_SESSION_TIMEOUT_MS/.test(e.message));
   writeFileSync(join(d, 'application.yaml'), 'basket:\n  engine: nope\n');
   assert.throws(() => loadConfig({ env: {}, configDir: d }), (e: Error) => /application\.yaml basket\.engine/.test(e.message));
   writeFileSync(join(d, 'application.yaml'), 'server: [unclosed\n');

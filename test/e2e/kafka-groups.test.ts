@@ -33,7 +33,8 @@ async function basketOnMock(t: TestContext, topic: string, partitions: number) {
   const cluster = await MockCluster.start(3);
   t.after(() => cluster.stop());
   await cluster.createTopic(topic, partitions, 3);
-  const basket = await startBasket({ BASKET_ENGINE: 'kafka', BASKET_KAFKA_BROKERS: cluster.bootstrap });
+  // The mock's rebalances wait for the session timeout; a short one keeps the test short.
+  const basket = await startBasket({ BASKET_ENGINE: 'kafka', BASKET_KAFKA_BROKERS: cluster.bootstrap, BASKET_KAFKA_GROUP_SESSION_TIMEOUT_MS: '4000' });
   t.after(() => basket.kill());
   return { cluster, basket };
 }
