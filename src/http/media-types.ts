@@ -1,3 +1,5 @@
+import { ApiError } from '../errors';
+
 /**
  * The embedded formats of the Confluent REST Proxy v2: how keys and values travel in JSON bodies.
  *   json   - any JSON value (application/vnd.kafka.json.v2+json, and plain application/json)
@@ -28,6 +30,19 @@ export function formatOfMediaType(mediaType: string | undefined): EmbeddedFormat
   if (name === undefined || name === 'json') return 'json';
   if (name === 'binary' || name === 'string') return name;
   return 'schema';
+}
+
+/**
+ * The embedded format of a request body, from its Content-Type; 415 (41501) for a schema format
+ * (it needs a schema registry) or any other type.
+ */
+export function bodyFormat(contentType: string | undefined): EmbeddedFormat {
+  const format = formatOfMediaType(contentType);
+  if (format === 'schema') {
+    throw new ApiError('UNSUPPORTED_MEDIA_TYPE', `Content type '${contentType}' needs a schema registry; use the json, binary or string format`);
+  }
+  if (format === undefined) throw new ApiError('UNSUPPORTED_MEDIA_TYPE', `Unsupported content type '${contentType ?? ''}'; use the json, binary or string format`);
+  return format;
 }
 
 /**

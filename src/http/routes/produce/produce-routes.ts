@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { ApiError } from '../../../errors';
 import type { Acks } from '../../../engine/storage-engine';
 import { parseAcks } from '../../acks';
-import { formatOfMediaType, type EmbeddedFormat } from '../../media-types';
+import { bodyFormat, formatOfMediaType, type EmbeddedFormat } from '../../media-types';
 import { PartitionParams, TopicParams, errorResponses } from '../../schemas';
 import { serializeRecord } from '../../../produce/record-serde';
 import { parseProduceBody, type ScannedProduceBody } from '../../produce-body/produce-body';
@@ -175,15 +175,6 @@ export const produceRoutes: FastifyPluginAsyncTypebox<ProduceRoutesOptions> = as
     return handle(request, reply, request.params.topic, records, acks);
   });
 };
-
-function bodyFormat(contentType: string | undefined): EmbeddedFormat {
-  const format = formatOfMediaType(contentType);
-  if (format === 'schema') {
-    throw new ApiError('UNSUPPORTED_MEDIA_TYPE', `Content type '${contentType}' needs a schema registry; use the json, binary or string format`);
-  }
-  if (format === undefined) throw new ApiError('UNSUPPORTED_MEDIA_TYPE', `Unsupported content type '${contentType ?? ''}'`);
-  return format;
-}
 
 function toProduceInputs(format: EmbeddedFormat, body: ScannedProduceBody, pathPartition?: number): ProduceInput[] {
   if (body.key_schema !== undefined || body.key_schema_id !== undefined || body.value_schema !== undefined || body.value_schema_id !== undefined) {

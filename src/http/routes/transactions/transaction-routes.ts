@@ -1,12 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { createHash } from 'node:crypto';
 import { Type } from 'typebox';
-import { ApiError } from '../../../errors';
-import { formatOfMediaType, type EmbeddedFormat } from '../../media-types';
+import { bodyFormat, type EmbeddedFormat } from '../../media-types';
 import { errorResponses } from '../../schemas';
 import { serializeHeaders, serializeKey, serializeValue, type WireHeaders } from '../../../produce/record-serde';
-import { parseIdempotencyKey } from '../../../produce/idempotency/request-fingerprint';
+import { parseIdempotencyKey, requestFingerprint } from '../../../produce/idempotency/request-fingerprint';
 import type { TransactionRecordInput, TransactionService } from '../../../transactions/transaction-service';
 import { acceptEmptyJsonBodies } from '../consumers/empty-json-body';
 import { BeginBody, OffsetsBody, RecordOffsets, RecordsBody, TransactionParams, TransactionView, transactionView } from './transaction-schemas';
@@ -58,7 +56,7 @@ export const transactionRoutes: FastifyPluginAsyncTypebox<TransactionRoutesOptio
     const key = parseIdempotencyKey(request.headers['idempotency-key']);
     const fingerprint = fingerprintOf(request);
     if (body.records !== undefined) {
-      const records = toRecords(bodyFormat(request), body.records);
+      const records = toRecords(bodyFormat(request.headers['content-type']), body.records);
       const result = await transactions.oneShot(records, body.timeout_ms, key, fingerprint);
       if (result.replayed) reply.header('idempotent-replayed', 'true');
       return { transaction: transactionView(result.transaction), offsets: result.offsets };
@@ -83,7 +81,7 @@ export const transactionRoutes: FastifyPluginAsyncTypebox<TransactionRoutesOptio
       response: { 200: Type.Object({ offsets: RecordOffsets }), ...errorResponses(404, 409, 413, 415, 422, 501) },
     },
   }, async (request, reply) => {
-    const records = toRecords(bodyFormat(request), request.body.records);
+    const records = toRecords(bodyFormat(request.headers['content-type']), request.body.records);
     const key = parseIdempotencyKey(request.headers['idempotency-key']);
     const { offsets, replayed } = await transactions.records(request.params.id, records, key, fingerprintOf(request));
     if (replayed) reply.header('idempotent-replayed', 'true');
@@ -136,13 +134,6 @@ export const transactionRoutes: FastifyPluginAsyncTypebox<TransactionRoutesOptio
   app.delete('/transactions/:id', { schema: endSchema('Abort (as POST /transactions/{id}/abort)') }, end(false));
 };
 
-function bodyFormat(request: FastifyRequest): EmbeddedFormat {
-  const contentType = request.headers['content-type'];
-  const format = formatOfMediaType(contentType);
-  if (format === undefined || format === 'schema') throw new ApiError('UNSUPPORTED_MEDIA_TYPE', `Unsupported content type '${contentType ?? ''}'; use the json, binary or string format`);
-  return format;
-}
-
 type WireRecord = { topic: string; key?: unknown; value?: unknown; partition?: number; headers?: unknown; timestamp?: number };
 
 function toRecords(format: EmbeddedFormat, records: WireRecord[]): TransactionRecordInput[] {
@@ -159,9 +150,10 @@ function toRecords(format: EmbeddedFormat, records: WireRecord[]): TransactionRe
   });
 }
 
-/** What makes two requests with one Idempotency-Key the same request. */
+/**
+ * What makes two requests with one Idempotency-Key the same request: the produce routes' rule
+ * (method, path, media type, body), over the parsed body re-serialized.
+ */
 function fingerprintOf(request: FastifyRequest): string {
-  return createHash('sha256')
-    .update(`${request.method} ${request.url.split('?')[0]}\n${request.headers['content-type'] ?? ''}\n${JSON.stringify(request.body ?? null)}`)
-    .digest('hex');
+  return requestFingerprint(request.method, request.url.split('?')[0] ?? '', request.headers['content-type'], JSON.stringify(request.body ?? null));
 }
