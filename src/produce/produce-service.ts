@@ -126,7 +126,8 @@ export class ProduceService {
       }
       let g = groups.get(p);
       if (g === undefined) groups.set(p, (g = { partition: p, records: [], indexes: [] }));
-      g.records.push({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp });
+      // the record itself, not a copy without `partition`: engines read only ProducerRecord's fields
+      g.records.push(r);
       g.indexes.push(i);
     }
     if (groups.size > 1) await this.checkBatchSizes(topic, groups);

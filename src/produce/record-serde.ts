@@ -43,12 +43,14 @@ export function serializeValue(format: EmbeddedFormat, value: unknown, where: st
  * refused (the error names `records[i].field`).
  */
 export function serializeRecord(format: EmbeddedFormat, r: ScannedRecord, index: number): ProducerRecord {
+  // json keys and values are already their stored text or null: the scanned record is the engine's record
+  if (format === 'json' && r.headers === undefined) return r as ProducerRecord & ScannedRecord;
   let key: Buffer | string | null = null;
   let value: Buffer | string | null = null;
-  if (r.key !== undefined && r.key !== null) {
+  if (r.key !== null) {
     key = format === 'json' ? (r.key as string) : textOrBase64(format, r.key, `records[${index}].key`);
   }
-  if (r.value !== undefined && r.value !== null) {
+  if (r.value !== null) {
     value = format === 'json' ? (r.value as string) : textOrBase64(format, r.value, `records[${index}].value`);
   }
   const record: ProducerRecord = { key, value, timestamp: r.timestamp };

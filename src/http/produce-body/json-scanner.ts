@@ -85,6 +85,33 @@ export class JsonScanner {
     return name;
   }
 
+  /**
+   * Moves past an object member's name and its ':' without building the name, answering the
+   * index of `names` the name equals (-1 for any other name). An escaped name is compared by its
+   * value; a plain one in place, so the common case allocates nothing.
+   */
+  memberIndex(names: readonly string[]): number {
+    if (this.ws() !== QUOTE) this.fail('expected a member name');
+    const start = this.pos + 1;
+    const escaped = this.skipString();
+    const end = this.pos - 1;
+    this.expect(COLON, ':');
+    if (escaped) return names.indexOf(unescape(this.text, start, end));
+    const length = end - start;
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i];
+      if (name.length === length && this.text.startsWith(name, start)) return i;
+    }
+    return -1;
+  }
+
+  /** Moves past an object member's name and its ':' (inside values skipped whole). */
+  private skipMemberName(): void {
+    if (this.ws() !== QUOTE) this.fail('expected a member name');
+    this.skipString();
+    this.expect(COLON, ':');
+  }
+
   /** Moves past one string (the cursor at its opening quote) and answers whether it has escapes. */
   skipString(): boolean {
     const text = this.text;
@@ -183,7 +210,7 @@ export class JsonScanner {
       const c = this.ws();
       if (c === OPEN_BRACE) {
         if (!this.open(OPEN_BRACE)) {
-          this.memberName();
+          this.skipMemberName();
           stack.push(1);
           continue;
         }
@@ -204,7 +231,7 @@ export class JsonScanner {
         if (stack.length === base) return;
         const isObject = stack[stack.length - 1] === 1;
         if (this.more(isObject ? CLOSE_BRACE : CLOSE_BRACKET)) {
-          if (isObject) this.memberName();
+          if (isObject) this.skipMemberName();
           break;
         }
         stack.pop();

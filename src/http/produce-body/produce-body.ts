@@ -7,20 +7,27 @@ import { JsonScanner } from './json-scanner';
 export const NOT_TEXT: unique symbol = Symbol('not a JSON string');
 
 /**
- * One record of a produce body, keys and values already in their stored form:
+ * One record of a produce body, keys and values already in their stored form. Every record has
+ * every field (one object shape for all of them); for the json format without headers it is
+ * already the engine's ProducerRecord, so the hot path builds no second object per record.
  * - json format: the value is the client's own JSON text of the value, sliced from the body as it
  *   came (whitespace and number spelling kept; JSON.parse of it equals the value sent). A key that
  *   is a JSON string is its unescaped text (stored without quotes); any other key its JSON text.
  * - binary and string formats: the unescaped string, or NOT_TEXT for any other JSON value.
- * null is a null key or value; undefined an absent one.
+ * null is a null key or value, also an absent one (both are stored as null); partition, timestamp
+ * and headers are undefined when absent or null.
  */
 export interface ScannedRecord {
-  key?: string | null | typeof NOT_TEXT;
-  value?: string | null | typeof NOT_TEXT;
-  partition?: number;
-  timestamp?: number;
-  headers?: WireHeaders;
+  key: string | null | typeof NOT_TEXT;
+  value: string | null | typeof NOT_TEXT;
+  partition: number | undefined;
+  timestamp: number | undefined;
+  headers: WireHeaders | undefined;
 }
+
+/** Member names the scanner acts on, matched in place (see JsonScanner.memberIndex). */
+const BODY_MEMBERS = ['records', 'key_schema', 'value_schema', 'key_schema_id', 'value_schema_id'] as const;
+const RECORD_MEMBERS = ['value', 'key', 'partition', 'timestamp', 'headers'] as const;
 
 export interface ScannedProduceBody {
   records: ScannedRecord[];
@@ -80,7 +87,8 @@ function readBody(s: JsonScanner, format: EmbeddedFormat, shape: ShapeErrors): P
   const bad: Record<string, string | undefined> = {};
   if (!s.open(0x7b)) {
     do {
-      const name = s.memberName();
+      const index = s.memberIndex(BODY_MEMBERS);
+      const name = BODY_MEMBERS[index];
       if (name === 'records') {
         bad.records = undefined;
         const records = readRecords(s, format, shape);
@@ -126,7 +134,7 @@ function readRecords(s: JsonScanner, format: EmbeddedFormat, shape: ShapeErrors)
     if (s.ws() !== 0x7b) {
       s.skipValue();
       shape.note(`records[${i}] must be an object`);
-      records.push({});
+      records.push(emptyRecord());
     } else {
       records.push(readRecord(s, format, shape, i));
     }
@@ -134,15 +142,18 @@ function readRecords(s: JsonScanner, format: EmbeddedFormat, shape: ShapeErrors)
   return records;
 }
 
+function emptyRecord(): ScannedRecord {
+  return { key: null, value: null, partition: undefined, timestamp: undefined, headers: undefined };
+}
+
 function readRecord(s: JsonScanner, format: EmbeddedFormat, shape: ShapeErrors, i: number): ScannedRecord {
-  const r: ScannedRecord = {};
+  const r = emptyRecord();
   if (s.open(0x7b)) return r;
   let badPartition = false;
   let badTimestamp = false;
   let badHeaders: string | undefined;
   do {
-    const name = s.memberName();
-    switch (name) {
+    switch (RECORD_MEMBERS[s.memberIndex(RECORD_MEMBERS)]) {
       case 'value':
         r.value = format === 'json' ? readRawValue(s) : readText(s);
         break;
