@@ -13,7 +13,7 @@ import type { ReceiptStore } from '../../../produce/receipts';
 import type { IdempotentProducer } from '../../../produce/idempotency/idempotent-producer';
 import { parseIdempotencyKey, requestFingerprint } from '../../../produce/idempotency/request-fingerprint';
 import { parsePrefer } from '../receipts/prefer-header';
-import { offsetView } from '../receipts/receipt-routes';
+import { produceResponseJson } from './produce-response';
 
 const HeaderInput = Type.Union([
   Type.Array(
@@ -138,7 +138,7 @@ export const produceRoutes: FastifyPluginAsyncTypebox<ProduceRoutesOptions> = as
     const key = parseIdempotencyKey(request.headers['idempotency-key']);
     if (async) opts.receipts.assertRoom();
     if (key === undefined) {
-      if (!async) return respond(await opts.produceService.produce(topic, records, acks));
+      if (!async) return respond(reply, await opts.produceService.produce(topic, records, acks));
       const sent = await opts.produceService.start(topic, records, acks);
       return accepted(reply, opts.receipts.track(sent.done));
     }
@@ -147,7 +147,7 @@ export const produceRoutes: FastifyPluginAsyncTypebox<ProduceRoutesOptions> = as
     const run = await opts.idempotent.send({ key, fingerprint, topic, records, acks, async });
     if (run.repeated) reply.header('idempotent-replayed', 'true');
     if (run.async) return accepted(reply, opts.receipts.track(run.done, run.receiptId));
-    return respond(await run.done);
+    return respond(reply, await run.done);
   };
 
   app.post('/topics/:topic', {
@@ -195,8 +195,9 @@ function toProduceInputs(format: EmbeddedFormat, body: ScannedProduceBody, pathP
   return out;
 }
 
-function respond(outcomes: ProduceOutcome[]) {
-  return { offsets: outcomes.map(offsetView), key_schema_id: null, value_schema_id: null };
+/** The 200 answer, as text: a batch's answer has an entry per record (see produce-response.ts). */
+function respond(reply: FastifyReply, outcomes: ProduceOutcome[]) {
+  return reply.type('application/json; charset=utf-8').send(produceResponseJson(outcomes));
 }
 
 function accepted(reply: FastifyReply, receiptId: string) {
