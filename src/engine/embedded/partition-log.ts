@@ -44,6 +44,21 @@ export interface LogReadResult {
   nextOffset: number;
 }
 
+/** A read as stored batches; see PartitionLog.readBatches. */
+export interface LogBatchRead {
+  /** Data batches in offset order: no control batch, and under read_committed none of an aborted transaction. */
+  batches: ScannedBatch[];
+  /** Bytes of the batches read (skipped ones included), for the fetch's byte budget. */
+  bytes: number;
+  /** One past the last batch read (records of skipped control or aborted batches included). */
+  nextOffset: number;
+  /** The read's records are those of `batches` with from <= offset < upTo. */
+  from: number;
+  upTo: number;
+  /** Base offset of the segment read, for corruption messages. */
+  segmentBaseOffset: number;
+}
+
 /**
  * Kafka's UnifiedLog for one partition: its segments, offsets, reads and retention.
  *
@@ -368,6 +383,24 @@ export class PartitionLog {
    * OFFSET_OUT_OF_RANGE.
    */
   async read(offset: number, maxBytes: number, upTo = this.highWatermark, minOneBatch = true, isolation: IsolationLevel = 'read_uncommitted'): Promise<LogReadResult> {
+    const read = await this.readBatches(offset, maxBytes, upTo, minOneBatch, isolation);
+    const records: ConsumerRecord[] = [];
+    for (const batch of read.batches) {
+      const timestampType = batch.header.timestampType;
+      for (const r of this.decodeBatch(batch, read.segmentBaseOffset)) {
+        if (r.offset < read.from) continue;
+        if (r.offset >= read.upTo) break;
+        records.push({ topic: this.topic, partition: this.partition, offset: r.offset, timestamp: r.timestamp, timestampType, key: r.key, value: r.value, headers: r.headers });
+      }
+    }
+    return { records, bytes: read.bytes, nextOffset: read.nextOffset };
+  }
+
+  /**
+   * What `read` reads, as the stored batches themselves: the records of `batches` in [from, upTo)
+   * are exactly the records `read` returns, so a reader may walk the bytes instead of decoding.
+   */
+  async readBatches(offset: number, maxBytes: number, upTo = this.highWatermark, minOneBatch = true, isolation: IsolationLevel = 'read_uncommitted'): Promise<LogBatchRead> {
     for (let attempt = 0; ; attempt++) {
       try {
         const committed = isolation === 'read_committed';
@@ -380,11 +413,12 @@ export class PartitionLog {
   }
 
   /** `committed`: Kafka's read_committed, batches of aborted transactions are skipped (the caller bounds `upTo` by the last stable offset). */
-  private async readOnce(offset: number, maxBytes: number, upTo: number, minOneBatch: boolean, committed: boolean): Promise<LogReadResult> {
+  private async readOnce(offset: number, maxBytes: number, upTo: number, minOneBatch: boolean, committed: boolean): Promise<LogBatchRead> {
     this.assertReadable();
     if (offset < this.logStartOffset || offset > this.highWatermark) throw this.outOfRange(offset);
-    const records: ConsumerRecord[] = [];
-    if (offset >= upTo) return { records, bytes: 0, nextOffset: offset };
+    const batches: ScannedBatch[] = [];
+    const nothing: LogBatchRead = { batches, bytes: 0, nextOffset: offset, from: offset, upTo, segmentBaseOffset: -1 };
+    if (offset >= upTo) return nothing;
     let nextOffset = offset;
     const segments = this.segments;
     for (let i = this.segmentIndexFor(offset); i < segments.length && segments[i].baseOffset < upTo; i++) {
@@ -401,24 +435,11 @@ export class PartitionLog {
         nextOffset = Math.max(nextOffset, Math.min(header.lastOffset + 1, upTo));
         if (header.isControl) continue;
         if (committed && header.isTransactional && this.transactions.isAborted(header.producerId, header.baseOffset)) continue;
-        for (const r of this.decodeBatch(batch, segments[i].baseOffset)) {
-          if (r.offset < offset) continue;
-          if (r.offset >= upTo) break;
-          records.push({
-            topic: this.topic,
-            partition: this.partition,
-            offset: r.offset,
-            timestamp: r.timestamp,
-            timestampType: header.timestampType,
-            key: r.key,
-            value: r.value,
-            headers: r.headers,
-          });
-        }
+        batches.push(batch);
       }
-      return { records, bytes: read.bytes, nextOffset };
+      return { batches, bytes: read.bytes, nextOffset, from: offset, upTo, segmentBaseOffset: segments[i].baseOffset };
     }
-    return { records, bytes: 0, nextOffset };
+    return nothing;
   }
 
   /** The batch's records, decompressed; a batch that cannot be decoded is CORRUPT_MESSAGE. */

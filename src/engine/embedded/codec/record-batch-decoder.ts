@@ -51,8 +51,11 @@ export function decodeRecords(buf: Buffer, pos = 0): DecodedRecord[] {
   }
 }
 
-/** The records section of the compressed batch at `pos`, decompressed. */
-function decompressRecords(buf: Buffer, pos: number, end: number, compression: number): Buffer {
+/**
+ * The records section of the compressed batch at `pos`, decompressed, its CRC checked first (see
+ * decodeRecords). Shared with the record cursor of the read path.
+ */
+export function decompressRecords(buf: Buffer, pos: number, end: number, compression: number): Buffer {
   const name = compressionName(compression);
   if (name === undefined) {
     throw new CorruptBatchError(`record batch at position ${pos} has unknown compression codec id ${compression}`);

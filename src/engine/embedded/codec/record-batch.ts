@@ -14,6 +14,7 @@ export {
   TRANSACTIONAL_MASK,
   CONTROL_MASK,
   COMPRESSION_NONE,
+  MIN_RECORD_SIZE,
   compressionName,
   CorruptBatchError,
 } from './record-batch-format';
@@ -33,6 +34,6 @@ export {
   setLogAppendTime,
 } from './record-batch-header';
 export { encodeRecordBatch } from './record-batch-encoder';
-export { decodeRecords } from './record-batch-decoder';
+export { decodeRecords, decompressRecords } from './record-batch-decoder';
 export type { CompressionCodec, CompressionType } from './compression';
 export { compressionCodec, compressionIdOf, assertCompressionTypeAvailable } from './compression';
