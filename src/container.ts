@@ -79,9 +79,14 @@ export function createContainer(config: BasketConfig, logger: Logger): Dependenc
   c.register(TOKENS.GroupAdmin, {
     useFactory: once((d) => new GroupAdmin(d.resolve<StorageEngine>(TOKENS.StorageEngine), d.resolve<GroupCoordinator>(TOKENS.GroupCoordinator))),
   });
-  // Transactions run on the embedded coordinator; on the kafka engine it answers 501 (no markers there yet).
+  // Transactions run on the engine's transaction coordinator: the embedded one, or Kafka's own on the
+  // kafka engine (KafkaTransactionCoordinator), which answers 501 on a cluster that cannot write markers.
   c.register(TOKENS.TransactionCoordinator, {
     useFactory: once((d) => {
+      const engine = d.resolve<StorageEngine>(TOKENS.StorageEngine);
+      if (engine instanceof KafkaEngine) {
+        return engine.transactionCoordinator({ defaultTimeoutMs: config.transaction.defaultTimeoutMs, maxTimeoutMs: config.transaction.maxTimeoutMs });
+      }
       const groups = d.isRegistered(TOKENS.GroupCoordinator) ? d.resolve<GroupCoordinator>(TOKENS.GroupCoordinator) : undefined;
       return new EmbeddedTransactionCoordinator(
         d.resolve<StorageEngine>(TOKENS.StorageEngine),

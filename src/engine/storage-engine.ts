@@ -60,6 +60,11 @@ export interface AppendOptions {
    * offset until a control marker of the same producer ends the transaction (`writeTxnMarkers`).
    */
   transactional?: boolean;
+  /**
+   * Kafka's transactional.id of a transactional batch. The kafka engine needs it (Kafka's Produce
+   * carries it and checks it against the transaction coordinator); the embedded engine ignores it.
+   */
+  transactionalId?: string;
 }
 
 /** Kafka's WriteTxnMarkers entry: ends one producer's transaction on one partition. */
@@ -151,6 +156,40 @@ export interface FetchResponse {
   partitions: FetchPartitionResult[];
 }
 
+/**
+ * One record at a time over bytes the engine holds, with no object or string per record: the
+ * records routes write JSON straight from it. After `next()` returns true the fields describe the
+ * current record; they change on the next call. Key bytes are `keyBytes[keyStart, keyEnd)`, with
+ * `keyEnd` -1 for a null key; the same for the value. The bytes stay valid while the cursor is
+ * referenced. A stored batch found malformed while walking throws EngineError CORRUPT_MESSAGE.
+ */
+export interface RecordCursor {
+  next(): boolean;
+  readonly offset: number;
+  readonly timestamp: number;
+  readonly keyBytes: Buffer;
+  readonly keyStart: number;
+  readonly keyEnd: number;
+  readonly valueBytes: Buffer;
+  readonly valueStart: number;
+  readonly valueEnd: number;
+  readonly headerCount: number;
+  /** The current record's headers (built on call: headers are the rare case). */
+  headers(): RecordHeader[];
+}
+
+/** A partition's answer to `fetchCursors`: as FetchPartitionResult, with a cursor for the records. */
+export interface FetchCursorPartitionResult extends Omit<FetchPartitionResult, 'records'> {
+  /** The records FetchPartitionResult.records would hold, in order (none at or above nextOffset). */
+  records: RecordCursor;
+  /** True when the cursor holds no record at all (a partition of only control or aborted batches). */
+  empty: boolean;
+}
+
+export interface FetchCursorResponse {
+  partitions: FetchCursorPartitionResult[];
+}
+
 /** earliest = log start offset; latest = high watermark; timestamp = first offset with timestamp >= t. */
 export type OffsetSpec = 'earliest' | 'latest' | { timestamp: number };
 
@@ -229,6 +268,13 @@ export interface StorageEngine {
    */
   append(topic: string, partition: number, records: ProducerRecord[], options: AppendOptions): Promise<AppendResult>;
   fetch(request: FetchRequest): Promise<FetchResponse>;
+  /**
+   * The same fetch (same waiting, budget, isolation and errors), answered with cursors over the
+   * stored record batches instead of record objects, so a reader can go from stored bytes to its
+   * output in one pass. Present on engines that hold Kafka's batches themselves (the embedded
+   * engine); callers fall back to `fetch` without it.
+   */
+  fetchCursors?(request: FetchRequest): Promise<FetchCursorResponse>;
   listOffset(topic: string, partition: number, spec: OffsetSpec, isolationLevel?: IsolationLevel): Promise<ListOffsetResult>;
 
   /**

@@ -248,6 +248,7 @@ export class TransactionService {
           acks: 1,
           producer: { producerId: meta.producerId, producerEpoch: meta.producerEpoch, baseSequence },
           transactional: true,
+          transactionalId: meta.transactionalId,
         });
         session.sequences.set(tp, baseSequence + b.records.length);
         b.indexes.forEach((i, n) => (outcomes[indexes[i] as number] = { topic: plan.topic, partition: b.partition, offset: result.baseOffset + n }));

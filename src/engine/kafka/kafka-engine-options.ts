@@ -59,6 +59,11 @@ export interface KafkaEngineOptions {
   /** Backoff of the background reconnect loop while the cluster is unreachable. */
   reconnectBackoffMs?: number;
   reconnectBackoffMaxMs?: number;
+  /**
+   * acks=all appends carry a producer id, epoch and sequence (Kafka's enable.idempotence, default
+   * true), so the engine retries them after a timeout or a lost connection without a duplicate.
+   */
+  idempotence?: boolean;
 }
 
 export type ResolvedKafkaEngineOptions = Required<Omit<KafkaEngineOptions, 'ssl' | 'sasl' | 'retry'>> & {
@@ -77,6 +82,7 @@ export const KAFKA_ENGINE_DEFAULTS = {
   metadataMaxAgeMs: 300000,
   reconnectBackoffMs: 500,
   reconnectBackoffMaxMs: 10000,
+  idempotence: true,
 } as const;
 
 export function resolveKafkaEngineOptions(options: KafkaEngineOptions): ResolvedKafkaEngineOptions {
@@ -110,6 +116,7 @@ export function resolveKafkaEngineOptions(options: KafkaEngineOptions): Resolved
     metadataMaxAgeMs: positive('metadataMaxAgeMs', options.metadataMaxAgeMs ?? d.metadataMaxAgeMs),
     reconnectBackoffMs: positive('reconnectBackoffMs', options.reconnectBackoffMs ?? d.reconnectBackoffMs),
     reconnectBackoffMaxMs: positive('reconnectBackoffMaxMs', options.reconnectBackoffMaxMs ?? d.reconnectBackoffMaxMs),
+    idempotence: options.idempotence ?? d.idempotence,
   };
 }
 

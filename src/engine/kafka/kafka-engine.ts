@@ -26,6 +26,9 @@ import { kafkajsLogLevelFor, pinoLogCreator } from './kafka-log-creator';
 import { KafkaGroupCoordinator, type KafkaGroupCoordinatorOptions } from './kafka-group-coordinator';
 import { KafkaMetadata } from './kafka-metadata';
 import { KafkaTopicAdmin } from './kafka-topic-admin';
+import { KafkaAppender } from './kafka-appender';
+import { KafkaProducerPool } from './kafka-producer-pool';
+import { KafkaTransactionCoordinator, type KafkaTransactionCoordinatorOptions } from './kafka-transaction-coordinator';
 import { createKafkajsCluster, type KjsCluster } from './kafkajs-internals';
 
 /**
@@ -48,6 +51,9 @@ export class KafkaEngine implements StorageEngine {
   private readonly admin: Admin;
   private readonly metadata: KafkaMetadata;
   private readonly leaders: KafkaLeaderClient;
+  private readonly appender: KafkaAppender;
+  /** The engine's idempotent producers (undefined when idempotence is off); exposed for tests and metrics. */
+  readonly producers: KafkaProducerPool | undefined;
   private readonly fetcher: KafkaFetcher;
   private readonly topicAdmin: KafkaTopicAdmin;
   private readonly connectivity: KafkaConnectivity;
@@ -70,6 +76,8 @@ export class KafkaEngine implements StorageEngine {
     this.admin = kafka.admin({ retry: this.options.retry });
     this.metadata = new KafkaMetadata(this.control, this.options.metadataMaxAgeMs);
     this.leaders = new KafkaLeaderClient(this.control, this.metadata, this.options);
+    this.producers = this.options.idempotence ? new KafkaProducerPool(this.control, this.metadata, log.child({ component: 'producer-ids' })) : undefined;
+    this.appender = new KafkaAppender(this.leaders, this.producers);
     this.fetcher = new KafkaFetcher(this.fetchClusters, this.metadata, { fetchMaxWaitMs: this.options.fetchMaxWaitMs, retryBackoffMs: this.options.retry.initialRetryTime }, log);
     this.topicAdmin = new KafkaTopicAdmin(this.admin, this.metadata, this.options.requestTimeout);
     this.connectivity = new KafkaConnectivity(
@@ -115,6 +123,17 @@ export class KafkaEngine implements StorageEngine {
         assertUp: () => this.connectivity.assertUp(),
         logger: this.log.child({ component: 'group-coordinator' }),
       },
+      options,
+    );
+  }
+
+  /**
+   * Basket's transaction coordinator on Kafka's own, with this engine's connection settings; its
+   * calls fail at once while the engine finds the cluster unreachable. The caller starts and closes it.
+   */
+  transactionCoordinator(options: KafkaTransactionCoordinatorOptions = {}): KafkaTransactionCoordinator {
+    return new KafkaTransactionCoordinator(
+      { newCluster: this.newCluster, assertUp: () => this.connectivity.assertUp(), logger: this.log.child({ component: 'transaction-coordinator' }) },
       options,
     );
   }
@@ -183,7 +202,7 @@ export class KafkaEngine implements StorageEngine {
   }
 
   append(topic: string, partition: number, records: ProducerRecord[], options: AppendOptions): Promise<AppendResult> {
-    return this.call(`append to ${topic}-${partition}`, () => this.leaders.produce(topic, partition, records, options.acks));
+    return this.call(`append to ${topic}-${partition}`, () => this.appender.append(topic, partition, records, options));
   }
 
   fetch(request: FetchRequest): Promise<FetchResponse> {

@@ -1,7 +1,7 @@
 import { EngineError } from '../engine-error';
 import { toGroupError, isNotCoordinator } from './kafka-group-errors';
 import { toEngineError } from './kafka-error-mapping';
-import type { KjsCluster, KjsGroupBroker } from './kafkajs-internals';
+import { COORDINATOR_TYPE, type KjsCluster, type KjsTxnBroker } from './kafkajs-internals';
 
 /**
  * A kafkajs Cluster used for group requests, with each group's coordinator cached. A request the
@@ -16,7 +16,7 @@ import type { KjsCluster, KjsGroupBroker } from './kafkajs-internals';
  * another member's heartbeat to tell it to rejoin, would hold that heartbeat up behind itself.
  */
 export class KafkaGroupConnection {
-  private readonly coordinators = new Map<string, Promise<KjsGroupBroker>>();
+  private readonly coordinators = new Map<string, Promise<KjsTxnBroker>>();
   private connecting: Promise<void> | undefined;
   private closed = false;
 
@@ -24,10 +24,12 @@ export class KafkaGroupConnection {
     private readonly cluster: KjsCluster,
     /** Throws while the cluster is known to be unreachable, so calls fail at once rather than retrying. */
     private readonly assertUp: () => void = () => undefined,
+    /** Whose coordinator a key names: a group's (Kafka's default) or a transactional id's. */
+    private readonly coordinatorType: number = COORDINATOR_TYPE.group,
   ) {}
 
   /** Runs `send` on the group's coordinator; see the class comment for what is retried. */
-  async onCoordinator<T>(groupId: string, context: string, send: (broker: KjsGroupBroker) => Promise<T>): Promise<T> {
+  async onCoordinator<T>(groupId: string, context: string, send: (broker: KjsTxnBroker) => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       const broker = await this.coordinatorFor(groupId, context);
       try {
@@ -41,12 +43,12 @@ export class KafkaGroupConnection {
   }
 
   /** Runs `send` on every broker of the cluster (ListGroups is answered per broker). */
-  async onEveryBroker<T>(context: string, send: (broker: KjsGroupBroker) => Promise<T>): Promise<T[]> {
+  async onEveryBroker<T>(context: string, send: (broker: KjsTxnBroker) => Promise<T>): Promise<T[]> {
     await this.connect(context);
     try {
       await this.cluster.refreshMetadata();
       const brokers = this.cluster.brokerPool.metadata?.brokers ?? [];
-      return await Promise.all(brokers.map(async (b) => send((await this.cluster.findBroker({ nodeId: b.nodeId })) as KjsGroupBroker)));
+      return await Promise.all(brokers.map(async (b) => send((await this.cluster.findBroker({ nodeId: b.nodeId })) as KjsTxnBroker)));
     } catch (err) {
       throw toGroupError(err, context);
     }
@@ -68,13 +70,13 @@ export class KafkaGroupConnection {
     await this.cluster.disconnect().catch(() => undefined);
   }
 
-  private coordinatorFor(groupId: string, context: string): Promise<KjsGroupBroker> {
+  private coordinatorFor(groupId: string, context: string): Promise<KjsTxnBroker> {
     let found = this.coordinators.get(groupId);
     if (found === undefined) {
       found = (async () => {
         await this.connect(context);
         try {
-          return await this.cluster.findGroupCoordinator({ groupId });
+          return await this.cluster.findGroupCoordinator({ groupId, coordinatorType: this.coordinatorType });
         } catch (err) {
           throw toGroupError(err, `${context}: find the coordinator of group '${groupId}'`);
         }

@@ -16,11 +16,23 @@ export const LATEST_TIMESTAMP = -1;
  * view and retried with jittered, doubling backoff when leadership moved: the metadata is refreshed
  * and the request sent again, within kafkajs's retry settings (retries, maxRetryTime).
  *
- * A Produce is retried only after errors that prove the broker appended nothing (not the leader,
- * no leader); after a timeout or a lost connection the append may have happened, so the error goes
- * back to the caller, retriable, rather than risking a duplicate behind its back.
+ * A Produce without a producer identity is retried only after errors that prove the broker appended
+ * nothing (not the leader, no leader); after a timeout or a lost connection the append may have
+ * happened, so the error goes back to the caller, retriable, rather than risking a duplicate behind
+ * its back. A Produce with an identity (idempotent or transactional) is retried after every
+ * retriable error: the retry carries the same producer id, epoch and sequence, and Kafka answers a
+ * batch it already has with the first append's offsets instead of writing it twice.
  */
 const SAFE_PRODUCE_RETRY: ReadonlySet<EngineErrorCode> = new Set(['NOT_LEADER_OR_FOLLOWER', 'LEADER_NOT_AVAILABLE']);
+
+/** The producer fields of a Produce: Kafka's record batch header, plus the transactional id of a transactional batch. */
+export interface ProduceIdentity {
+  /** int64 as decimal text, as kafkajs carries it. */
+  producerId: string;
+  producerEpoch: number;
+  baseSequence: number;
+  transactionalId?: string;
+}
 
 export class KafkaLeaderClient {
   constructor(
@@ -29,13 +41,19 @@ export class KafkaLeaderClient {
     private readonly options: ResolvedKafkaEngineOptions,
   ) {}
 
-  async produce(topic: string, partition: number, records: ProducerRecord[], acks: Acks): Promise<AppendResult> {
+  async produce(topic: string, partition: number, records: ProducerRecord[], acks: Acks, identity?: ProduceIdentity): Promise<AppendResult> {
     if (records.length === 0) throw new EngineError('INVALID_REQUEST', 'An append needs at least one record');
     const now = Date.now();
     const messages = records.map((r) => toKafkajsMessage(r, now));
     const maxTimestamp = Math.max(...messages.map((m) => m.timestamp));
-    const response = await this.onLeader(topic, partition, `append to ${topic}-${partition}`, (e) => SAFE_PRODUCE_RETRY.has(e.code), (broker) =>
-      broker.produce({ acks, timeout: this.options.requestTimeout, topicData: [{ topic, partitions: [{ partition, messages }] }] }),
+    const retry = identity === undefined ? (e: EngineError) => SAFE_PRODUCE_RETRY.has(e.code) : (e: EngineError) => e.retriable;
+    const producer =
+      identity === undefined
+        ? {}
+        : { producerId: identity.producerId, producerEpoch: identity.producerEpoch, ...(identity.transactionalId === undefined ? {} : { transactionalId: identity.transactionalId }) };
+    const firstSequence = identity === undefined ? {} : { firstSequence: identity.baseSequence };
+    const response = await this.onLeader(topic, partition, `append to ${topic}-${partition}`, retry, (broker) =>
+      broker.produce({ acks, timeout: this.options.requestTimeout, ...producer, topicData: [{ topic, partitions: [{ partition, ...firstSequence, messages }] }] }),
     );
     const result = response?.topics.find((t) => t.topicName === topic)?.partitions.find((p) => p.partition === partition);
     if (acks === 0 || result === undefined) {

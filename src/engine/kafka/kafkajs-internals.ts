@@ -121,12 +121,21 @@ export interface KjsBroker {
   isConnected(): boolean;
   metadata(topics?: string[]): Promise<KjsMetadata>;
   fetch(request: KjsFetchRequest): Promise<KjsFetchResponse>;
-  /** Resolves undefined for acks=0 (no response is sent). */
+  /**
+   * Resolves undefined for acks=0 (no response is sent). With a producer id the batch carries it,
+   * the epoch and each partition's `firstSequence` (idempotent produce); with a transactional id the
+   * batch is also marked transactional.
+   */
   produce(request: {
     acks: number;
     timeout: number;
-    topicData: Array<{ topic: string; partitions: Array<{ partition: number; messages: KjsProduceMessage[] }> }>;
+    transactionalId?: string;
+    producerId?: string;
+    producerEpoch?: number;
+    topicData: Array<{ topic: string; partitions: Array<{ partition: number; firstSequence?: number; messages: KjsProduceMessage[] }> }>;
   }): Promise<KjsProduceResponse | undefined>;
+  /** Kafka's InitProducerId; without a transactional id any broker answers it (idempotent producers). Ids are int64 as decimal strings. */
+  initProducerId(request: { transactionalId?: string; transactionTimeout: number }): Promise<{ producerId: string; producerEpoch: number }>;
   listOffsets(request: {
     isolationLevel: number;
     topics: Array<{ topic: string; partitions: Array<{ partition: number; timestamp: number }> }>;
@@ -192,6 +201,30 @@ export interface KjsGroupApis {
 
 export type KjsGroupBroker = KjsBroker & KjsGroupApis;
 
+/** A transactional producer's identity in Kafka's transaction requests. */
+export interface KjsTxnProducer {
+  transactionalId: string;
+  producerId: string;
+  producerEpoch: number;
+}
+
+/**
+ * Kafka's transaction APIs as kafkajs's Broker sends them (to the transactional id's coordinator,
+ * except TxnOffsetCommit, which goes to the group's). Each throws kafkajs's protocol error for the
+ * first error in the answer; AddPartitionsToTxn and TxnOffsetCommit answer per partition.
+ */
+export interface KjsTxnApis {
+  addPartitionsToTxn(request: KjsTxnProducer & { topics: Array<{ topic: string; partitions: number[] }> }): Promise<unknown>;
+  addOffsetsToTxn(request: KjsTxnProducer & { groupId: string }): Promise<unknown>;
+  txnOffsetCommit(request: KjsTxnProducer & { groupId: string; topics: Array<{ topic: string; partitions: Array<{ partition: number; offset: string; metadata: string | null }> }> }): Promise<unknown>;
+  endTxn(request: KjsTxnProducer & { transactionResult: boolean }): Promise<unknown>;
+}
+
+export type KjsTxnBroker = KjsGroupBroker & KjsTxnApis;
+
+/** FindCoordinator's key types. */
+export const COORDINATOR_TYPE = { group: 0, transaction: 1 } as const;
+
 export interface KjsCluster {
   connect(): Promise<void>;
   disconnect(): Promise<void>;
@@ -200,8 +233,11 @@ export interface KjsCluster {
   refreshMetadata(): Promise<void>;
   findBroker(query: { nodeId: number | string }): Promise<KjsBroker>;
   brokerPool: { metadata: KjsMetadata | null; versions: KjsApiVersions | null };
-  /** FindCoordinator (with kafkajs's retries), then the coordinator's broker on this Cluster's connections. */
-  findGroupCoordinator(query: { groupId: string }): Promise<KjsGroupBroker>;
+  /**
+   * FindCoordinator (with kafkajs's retries), then the coordinator's broker on this Cluster's
+   * connections; `coordinatorType` 1 finds a transactional id's coordinator.
+   */
+  findGroupCoordinator(query: { groupId: string; coordinatorType?: number }): Promise<KjsTxnBroker>;
 }
 
 /** Kafka's isolation levels as the protocol encodes them. */
@@ -218,6 +254,12 @@ export const API_KEYS = {
   DescribeGroups: 15,
   ListGroups: 16,
   DeleteGroups: 42,
+  InitProducerId: 22,
+  AddPartitionsToTxn: 24,
+  AddOffsetsToTxn: 25,
+  EndTxn: 26,
+  WriteTxnMarkers: 27,
+  TxnOffsetCommit: 28,
 } as const;
 
 interface KjsLoggerFactory {

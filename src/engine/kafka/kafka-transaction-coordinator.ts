@@ -1,0 +1,383 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { OffsetCommitRequest } from '../../coordinator/group/group-coordinator';
+import { KeyedLock } from '../../coordinator/transaction/keyed-lock';
+import type { BeginTransactionRequest, EndTransactionOptions, TransactionCoordinator } from '../../coordinator/transaction/transaction-coordinator';
+import { fenced, notFound, notOpen, TransactionError } from '../../coordinator/transaction/transaction-error';
+import { mergeOffsets, mergePartitions, transition, type TransactionMetadata, type TxnOffset, type TxnTopicPartition } from '../../coordinator/transaction/transaction-metadata';
+import { delay } from './delay';
+import { KafkaGroupConnection } from './kafka-group-connection';
+import { isConcurrentTransactions, toTransactionError } from './kafka-transaction-errors';
+import { API_KEYS, COORDINATOR_TYPE, type KjsCluster, type KjsTxnBroker, type KjsTxnProducer } from './kafkajs-internals';
+
+export interface KafkaTransactionCoordinatorOptions {
+  /** Kafka's transaction.timeout.ms for a transaction that names none: 60000. */
+  defaultTimeoutMs?: number;
+  /** The largest timeout accepted before asking Kafka (its transaction.max.timeout.ms default, 900000). */
+  maxTimeoutMs?: number;
+  /**
+   * Serve transactions only on a cluster that announces WriteTxnMarkers (key 27), the API through
+   * which Kafka's transaction coordinator writes commit and abort markers (default true). A cluster
+   * that accepts the transaction requests but writes no markers would let read_committed readers see
+   * aborted records; tests turn this off to drive the protocol against such a cluster.
+   */
+  requireMarkers?: boolean;
+  /** How often open transactions are checked against their timeout. */
+  abortCheckIntervalMs?: number;
+  now?: () => number;
+}
+
+export interface KafkaTransactionCoordinatorDeps {
+  /** A kafkajs Cluster with the engine's settings. */
+  newCluster: (clientId?: string) => KjsCluster;
+  /** Throws while the engine finds the cluster unreachable. */
+  assertUp: () => void;
+  logger: Logger;
+}
+
+/** Transactions of replaced or ended sessions still answered by describe. */
+const RETIRED_LIMIT = 10_000;
+const MAX_TRANSACTIONAL_ID_LENGTH = 255;
+/** CONCURRENT_TRANSACTIONS retries: the previous transaction's markers take a few ms to write. */
+const CONCURRENT_RETRIES = 12;
+
+/**
+ * Basket's TransactionCoordinator on Kafka's own transaction coordinator: a begin is
+ * InitProducerId with the transactional id (Kafka bumps the epoch, fencing and aborting the id's
+ * previous session), records are preceded by AddPartitionsToTxn, offsets are AddOffsetsToTxn then
+ * TxnOffsetCommit at the group's coordinator, and commit or abort is EndTxn, after which Kafka
+ * writes the markers and the offsets. Requests go to the coordinator of each transactional id
+ * (FindCoordinator, key type 1), cached; CONCURRENT_TRANSACTIONS is retried, as Kafka expects.
+ *
+ * What Kafka does not hold lives here, in memory only: the HTTP transaction id of each session, its
+ * partitions and offsets as described to clients, and the Idempotency-Key answer of a commit or
+ * abort. After a restart of this process its open transactions are unknown here (40407); Kafka
+ * aborts them once their timeout passes, or at once when a client begins again with the same
+ * transactional id. The timeout is also enforced here, so a client learns TRANSACTION_EXPIRED
+ * rather than a bare fenced epoch.
+ *
+ * Operations on one transactional id run one at a time (KeyedLock).
+ */
+export class KafkaTransactionCoordinator implements TransactionCoordinator {
+  private readonly metas = new Map<string, TransactionMetadata>();
+  private readonly byTxnId = new Map<string, string>();
+  private readonly retired = new Map<string, { meta: TransactionMetadata; replaced: boolean }>();
+  private readonly locks = new KeyedLock();
+  private readonly txn: KafkaGroupConnection;
+  private readonly groups: KafkaGroupConnection;
+  private readonly now: () => number;
+  private readonly defaultTimeoutMs: number;
+  private readonly maxTimeoutMs: number;
+  private started: Promise<void> | undefined;
+  /** Why the cluster cannot serve transactions, once found out: every call answers it. */
+  private unsupported: TransactionError | undefined;
+  private closed = false;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly deps: KafkaTransactionCoordinatorDeps,
+    private readonly options: KafkaTransactionCoordinatorOptions = {},
+  ) {
+    const cluster = deps.newCluster();
+    this.txn = new KafkaGroupConnection(cluster, deps.assertUp, COORDINATOR_TYPE.transaction);
+    this.groups = new KafkaGroupConnection(cluster, deps.assertUp, COORDINATOR_TYPE.group);
+    this.now = options.now ?? Date.now;
+    this.defaultTimeoutMs = options.defaultTimeoutMs ?? 60_000;
+    this.maxTimeoutMs = options.maxTimeoutMs ?? 900_000;
+  }
+
+  /** Checks that the cluster offers the transaction APIs (and marker writing, unless told not to). */
+  start(): Promise<void> {
+    if (this.closed) return Promise.reject(new TransactionError('COORDINATOR_NOT_AVAILABLE', 'The transaction coordinator is closed'));
+    this.started ??= this.checkCluster().catch((err: unknown) => {
+      this.started = undefined;
+      throw err;
+    });
+    return this.started;
+  }
+
+  private async checkCluster(): Promise<void> {
+    const needed: Array<[number, string, number]> = [
+      [API_KEYS.InitProducerId, 'InitProducerId', 0],
+      [API_KEYS.AddPartitionsToTxn, 'AddPartitionsToTxn', 0],
+      [API_KEYS.AddOffsetsToTxn, 'AddOffsetsToTxn', 0],
+      [API_KEYS.EndTxn, 'EndTxn', 0],
+      [API_KEYS.TxnOffsetCommit, 'TxnOffsetCommit', 0],
+    ];
+    if (this.options.requireMarkers !== false) needed.push([API_KEYS.WriteTxnMarkers, 'WriteTxnMarkers', 0]);
+    for (const [key, name, min] of needed) {
+      try {
+        await this.txn.requireApi(key, name, min);
+      } catch (err) {
+        const mapped = toTransactionError(err, 'check the cluster for transactions');
+        if (mapped instanceof TransactionError && mapped.code === 'COORDINATOR_NOT_AVAILABLE') throw mapped;
+        const why = key === API_KEYS.WriteTxnMarkers ? ': its transaction coordinator cannot write commit and abort markers, so aborted records would stay visible to read_committed readers' : '';
+        this.unsupported = new TransactionError('TRANSACTIONS_UNSUPPORTED', `The Kafka cluster does not offer the ${name} API (key ${key})${why}; transactions are not served on it`, { cause: err });
+        throw this.unsupported;
+      }
+    }
+    this.unsupported = undefined;
+    if (this.timer === undefined) {
+      this.timer = setInterval(() => void this.expireDue(), this.options.abortCheckIntervalMs ?? 1000);
+      this.timer.unref();
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer !== undefined) clearInterval(this.timer);
+    await this.locks.idle();
+    await this.txn.close();
+    await this.groups.close();
+  }
+
+  async begin(request: BeginTransactionRequest): Promise<TransactionMetadata> {
+    await this.start();
+    const timeoutMs = request.timeoutMs ?? this.defaultTimeoutMs;
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > this.maxTimeoutMs) {
+      throw new TransactionError('INVALID_TRANSACTION_TIMEOUT', `The transaction timeout must be an integer from 1 to ${this.maxTimeoutMs} ms (transaction.max.timeout.ms), got ${timeoutMs}`);
+    }
+    const id = request.transactionalId ?? `basket-${randomBytes(12).toString('hex')}`;
+    if (id.length === 0 || id.length > MAX_TRANSACTIONAL_ID_LENGTH) {
+      throw new TransactionError('INVALID_REQUEST', `A transactional id must have 1 to ${MAX_TRANSACTIONAL_ID_LENGTH} characters`);
+    }
+    return this.locks.run(id, async () => {
+      // Kafka aborts an open transaction of the id and bumps the epoch: the old session is fenced.
+      const { producerId, producerEpoch } = await this.onTxnCoordinator(id, `begin a transaction of '${id}'`, (b) => b.initProducerId({ transactionalId: id, transactionTimeout: timeoutMs }));
+      const now = this.now();
+      const partitions = mergePartitions([], request.partitions ?? []);
+      const meta: TransactionMetadata = {
+        transactionalId: id,
+        transactionId: randomBytes(12).toString('hex'),
+        producerId: Number(producerId),
+        producerEpoch,
+        timeoutMs,
+        state: 'Ongoing',
+        partitions: [],
+        pendingOffsets: [],
+        startTimestamp: now,
+        lastUpdateTimestamp: now,
+        ...(request.transactionalId === undefined ? { generated: true } : {}),
+      };
+      if (partitions.length > 0) await this.addToKafka(meta, partitions);
+      const started = { ...meta, partitions };
+      this.apply(started, true);
+      return started;
+    });
+  }
+
+  async addPartitions(transactionId: string, partitions: TxnTopicPartition[]): Promise<TransactionMetadata> {
+    await this.start();
+    const id = this.idOf(transactionId, 'write records');
+    return this.locks.run(id, async () => {
+      const meta = await this.open(transactionId, 'write records');
+      const merged = mergePartitions(meta.partitions, partitions);
+      if (merged.length === meta.partitions.length) return meta;
+      const known = new Set(meta.partitions.map((tp) => `${tp.topic}\u0000${tp.partition}`));
+      await this.guarded(meta, () => this.addToKafka(meta, merged.filter((tp) => !known.has(`${tp.topic}\u0000${tp.partition}`))));
+      const next = transition(meta, 'Ongoing', { partitions: merged }, this.now());
+      this.apply(next, false);
+      return next;
+    });
+  }
+
+  /**
+   * AddOffsetsToTxn, then TxnOffsetCommit at the group's coordinator: Kafka commits the offsets
+   * with the transaction. kafkajs sends TxnOffsetCommit up to v2, which carries no member id or
+   * generation (KIP-447 added them in v3), so the group's membership is not checked here.
+   */
+  async addOffsets(transactionId: string, request: Omit<OffsetCommitRequest, 'offsets'> & { offsets: TxnOffset[] }): Promise<TransactionMetadata> {
+    await this.start();
+    const id = this.idOf(transactionId, 'send offsets');
+    return this.locks.run(id, async () => {
+      const meta = await this.open(transactionId, 'send offsets');
+      const producer = producerOf(meta);
+      await this.guarded(meta, async () => {
+        await this.onTxnCoordinator(id, `add the offsets of group '${request.groupId}' to transaction ${transactionId}`, (b) => b.addOffsetsToTxn({ ...producer, groupId: request.groupId }));
+        const topics = new Map<string, Array<{ partition: number; offset: string; metadata: string | null }>>();
+        for (const o of request.offsets) {
+          const list = topics.get(o.topic) ?? [];
+          list.push({ partition: o.partition, offset: String(o.offset), metadata: o.metadata });
+          topics.set(o.topic, list);
+        }
+        await this.groups.onCoordinator(request.groupId, `commit offsets of group '${request.groupId}' in transaction ${transactionId}`, (b) =>
+          b.txnOffsetCommit({ ...producer, groupId: request.groupId, topics: [...topics].map(([topic, partitions]) => ({ topic, partitions })) }),
+        );
+      });
+      const next = transition(meta, 'Ongoing', { pendingOffsets: mergeOffsets(meta.pendingOffsets, request.groupId, request.offsets) }, this.now());
+      this.apply(next, false);
+      return next;
+    });
+  }
+
+  async end(transactionId: string, commit: boolean, options: EndTransactionOptions = {}): Promise<TransactionMetadata> {
+    await this.start();
+    const forgotten = this.retired.get(transactionId);
+    if (forgotten !== undefined && !forgotten.replaced && options.key !== undefined && forgotten.meta.endKey === options.key) {
+      if (forgotten.meta.state === (commit ? 'CompleteCommit' : 'CompleteAbort')) return forgotten.meta;
+    }
+    const what = commit ? 'commit' : 'abort';
+    const id = this.idOf(transactionId, what);
+    return this.locks.run(id, async () => {
+      let meta = this.current(transactionId);
+      const prepared = commit ? 'PrepareCommit' : 'PrepareAbort';
+      const completed = commit ? 'CompleteCommit' : 'CompleteAbort';
+      if (options.key !== undefined && meta.endKey === options.key && meta.state === completed) return meta;
+      if (meta.state !== prepared) {
+        meta = await this.open(transactionId, what);
+        meta = transition(meta, prepared, { endKey: options.key, answer: options.answer }, this.now());
+        this.apply(meta, false);
+      }
+      // Kafka answers a repeated EndTxn of a completed transaction with success, so a retry after a lost answer is safe.
+      await this.guarded(meta, () => this.onTxnCoordinator(id, `${what} transaction ${transactionId}`, (b) => b.endTxn({ ...producerOf(meta), transactionResult: commit })));
+      const done = transition(meta, completed, { startTimestamp: -1 }, this.now());
+      this.apply(done, false);
+      if (done.generated === true) this.forgetNow(done);
+      return done;
+    });
+  }
+
+  describe(transactionId: string): TransactionMetadata {
+    if (this.unsupported !== undefined) throw this.unsupported;
+    const id = this.byTxnId.get(transactionId);
+    const meta = id === undefined ? this.retired.get(transactionId)?.meta : this.metas.get(id);
+    if (meta === undefined) throw notFound(transactionId);
+    return meta;
+  }
+
+  byTransactionalId(transactionalId: string): TransactionMetadata | undefined {
+    return this.metas.get(transactionalId);
+  }
+
+  async forget(transactionalId: string): Promise<void> {
+    await this.locks.run(transactionalId, async () => {
+      const meta = this.metas.get(transactionalId);
+      if (meta !== undefined && meta.state !== 'Ongoing' && !meta.state.startsWith('Prepare')) this.forgetNow(meta);
+    });
+  }
+
+  // ---- internals ----
+
+  private async addToKafka(meta: TransactionMetadata, partitions: TxnTopicPartition[]): Promise<void> {
+    const topics = new Map<string, number[]>();
+    for (const tp of partitions) topics.set(tp.topic, [...(topics.get(tp.topic) ?? []), tp.partition]);
+    await this.onTxnCoordinator(meta.transactionalId, `add partitions to transaction ${meta.transactionId}`, (b) =>
+      b.addPartitionsToTxn({ ...producerOf(meta), topics: [...topics].map(([topic, ps]) => ({ topic, partitions: ps })) }),
+    );
+  }
+
+  /** A request to the transactional id's coordinator, retried while Kafka answers CONCURRENT_TRANSACTIONS. */
+  private async onTxnCoordinator<T>(transactionalId: string, context: string, send: (broker: KjsTxnBroker) => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.txn.onCoordinator(transactionalId, context, send);
+      } catch (err) {
+        if (!isConcurrentTransactions(err) || attempt >= CONCURRENT_RETRIES || this.closed) throw toTransactionError(err, context);
+        await delay(Math.min(20 * 2 ** attempt, 500));
+      }
+    }
+  }
+
+  /** Runs a request of an open session; a fenced answer ends the session here too (past its timeout: expired). */
+  private async guarded<T>(meta: TransactionMetadata, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      if (!(err instanceof TransactionError) || err.code !== 'PRODUCER_FENCED') throw err;
+      if (this.now() >= meta.startTimestamp + meta.timeoutMs) {
+        const expired = this.markAborted(meta, 'timeout');
+        throw notOpen(expired, 'continue');
+      }
+      this.apply(meta, true, true);
+      throw fenced(meta);
+    }
+  }
+
+  /** The transactional id of a current transaction; a replaced one is fenced, an ended and forgotten one closed, an unknown one not found. */
+  private idOf(transactionId: string, what: string): string {
+    if (this.unsupported !== undefined) throw this.unsupported;
+    const id = this.byTxnId.get(transactionId);
+    if (id !== undefined) return id;
+    const old = this.retired.get(transactionId);
+    if (old !== undefined) throw old.replaced ? fenced(old.meta) : notOpen(old.meta, what);
+    throw notFound(transactionId);
+  }
+
+  private current(transactionId: string): TransactionMetadata {
+    const meta = this.metas.get(this.idOf(transactionId, 'continue'));
+    if (meta === undefined || meta.transactionId !== transactionId) throw notFound(transactionId);
+    return meta;
+  }
+
+  /** An open transaction, or why not; one past its timeout is aborted first (inside its lock). */
+  private async open(transactionId: string, what: string): Promise<TransactionMetadata> {
+    const meta = this.current(transactionId);
+    if (meta.state !== 'Ongoing') throw notOpen(meta, what);
+    if (this.now() < meta.startTimestamp + meta.timeoutMs) return meta;
+    throw notOpen(await this.expire(meta), what);
+  }
+
+  /** Ends a transaction past its timeout: EndTxn(abort) unless Kafka aborted it already; either way it is over. */
+  private async expire(meta: TransactionMetadata): Promise<TransactionMetadata> {
+    try {
+      await this.onTxnCoordinator(meta.transactionalId, `abort transaction ${meta.transactionId} after its timeout`, (b) => b.endTxn({ ...producerOf(meta), transactionResult: false }));
+    } catch (err) {
+      this.deps.logger.info({ err, transactionId: meta.transactionId }, 'abort after timeout not confirmed by Kafka; it aborts timed-out transactions itself');
+    }
+    return this.markAborted(meta, 'timeout');
+  }
+
+  private markAborted(meta: TransactionMetadata, reason: string): TransactionMetadata {
+    const prepare = transition(meta, 'PrepareAbort', { abortReason: reason }, this.now());
+    const done = transition(prepare, 'CompleteAbort', { startTimestamp: -1 }, this.now());
+    this.apply(done, false);
+    if (done.generated === true) this.forgetNow(done);
+    return done;
+  }
+
+  private async expireDue(): Promise<void> {
+    const now = this.now();
+    for (const meta of [...this.metas.values()]) {
+      if (this.closed) return;
+      if (meta.state !== 'Ongoing' || now < meta.startTimestamp + meta.timeoutMs) continue;
+      await this.locks
+        .run(meta.transactionalId, async () => {
+          const m = this.metas.get(meta.transactionalId);
+          if (m !== undefined && m.state === 'Ongoing' && this.now() >= m.startTimestamp + m.timeoutMs) await this.expire(m);
+        })
+        .catch((err: unknown) => this.deps.logger.warn({ err, transactionalId: meta.transactionalId }, 'expiring a transaction failed; retrying on the next pass'));
+    }
+  }
+
+  /**
+   * Makes `meta` the current state of its transactional id. `newSession`: it replaces the id's
+   * previous transaction, which is kept as replaced (fenced). `fencedHere`: `meta` itself was fenced.
+   */
+  private apply(meta: TransactionMetadata, newSession: boolean, fencedHere = false): void {
+    const id = meta.transactionalId;
+    const old = this.metas.get(id);
+    if (fencedHere) {
+      if (old?.transactionId === meta.transactionId) this.metas.delete(id);
+      this.retire(meta, true);
+      return;
+    }
+    if (newSession && old !== undefined) this.retire(old, true);
+    this.metas.set(id, meta);
+    this.byTxnId.set(meta.transactionId, id);
+  }
+
+  private forgetNow(meta: TransactionMetadata): void {
+    if (this.metas.get(meta.transactionalId)?.transactionId === meta.transactionId) this.metas.delete(meta.transactionalId);
+    this.retire(meta, false);
+  }
+
+  private retire(meta: TransactionMetadata, replaced: boolean): void {
+    this.byTxnId.delete(meta.transactionId);
+    this.retired.set(meta.transactionId, { meta, replaced });
+    if (this.retired.size > RETIRED_LIMIT) this.retired.delete(this.retired.keys().next().value as string);
+  }
+}
+
+function producerOf(meta: TransactionMetadata): KjsTxnProducer {
+  return { transactionalId: meta.transactionalId, producerId: String(meta.producerId), producerEpoch: meta.producerEpoch };
+}
