@@ -1,8 +1,29 @@
 /**
  * CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum of Kafka's record batch v2.
- * Slicing-by-8: eight 256-entry tables let the loop fold eight input bytes per step; table k maps a
- * byte to its CRC contribution when followed by k zero bytes.
+ * Ranges of NATIVE_MIN_BYTES and more go to the native implementation of @node-rs/crc32 (about six
+ * times the speed here on whole batches; a call costs more than the JS loop on a few hundred
+ * bytes). The JS loop serves short ranges and any platform without the native binary:
+ * slicing-by-8, eight 256-entry tables fold eight input bytes per step; table k maps a byte to its
+ * CRC contribution when followed by k zero bytes. Both give the same value (tested).
  */
+
+const NATIVE_MIN_BYTES = 512;
+
+type NativeCrc32c = (input: Buffer, initialState?: number) => number;
+
+/** The native CRC-32C, or undefined where its binary does not load (the JS loop then does everything). */
+const native: NativeCrc32c | undefined = loadNative();
+
+function loadNative(): NativeCrc32c | undefined {
+  try {
+    return (require('@node-rs/crc32') as { crc32c: NativeCrc32c }).crc32c;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Which implementation serves long ranges, for tests and logs. */
+export const crc32cImplementation: 'native' | 'js' = native === undefined ? 'js' : 'native';
 
 const POLY = 0x82f63b78;
 
@@ -41,6 +62,12 @@ export function crc32cUpdate(crc: number, buf: Buffer, start = 0, end = buf.leng
   if (start < 0 || end > buf.length || start > end) {
     throw new RangeError(`crc32c range [${start}, ${end}) outside buffer of ${buf.length} bytes`);
   }
+  if (native !== undefined && end - start >= NATIVE_MIN_BYTES) return native(buf.subarray(start, end), crc) >>> 0;
+  return crc32cLoop(crc, buf, start, end);
+}
+
+/** The JS implementation of crc32cUpdate, for any range. */
+export function crc32cLoop(crc: number, buf: Buffer, start: number, end: number): number {
   let c = ~crc;
   let i = start;
   const fast = end - ((end - start) & 7);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { crc32c, crc32cUpdate } from '../../../../src/engine/embedded/codec/crc32c';
+import { crc32c, crc32cImplementation, crc32cLoop, crc32cUpdate } from '../../../../src/engine/embedded/codec/crc32c';
 
 // kafkajs carries its own table-driven CRC-32C: an independent implementation to compare against.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -72,4 +72,18 @@ test('crc32c rejects a range outside the buffer', () => {
   assert.throws(() => crc32c(data, 0, 11), RangeError);
   assert.throws(() => crc32c(data, -1, 5), RangeError);
   assert.throws(() => crc32c(data, 6, 5), RangeError);
+});
+
+test('the native implementation serves long ranges on this platform and agrees with the JS loop', () => {
+  assert.equal(crc32cImplementation, 'native', 'the @node-rs/crc32 binary should load on the supported platforms');
+  for (const size of [511, 512, 513, 4096, 100_003]) {
+    const buf = randomBytes(size + 20);
+    for (const [start, end] of [[0, size], [7, size + 13], [20, size + 20]]) {
+      const whole = crc32c(buf, start, end);
+      assert.equal(whole, crc32cLoop(0, buf, start, end), `size ${size} [${start}, ${end})`);
+      assert.equal(whole, bitwiseCrc32c(buf.subarray(start, end)));
+      // chained across the native threshold: a short head by the loop, a long tail natively
+      assert.equal(crc32cUpdate(crc32c(buf, start, start + 3), buf, start + 3, end), whole);
+    }
+  }
 });
