@@ -101,6 +101,14 @@ export class MockCluster {
     return this.command(`request-errors ${apiKey} ${error} ${count}`);
   }
 
+  /**
+   * The next request of `apiKey` to broker `id` is answered with `error` after `rttMs`. With error 0
+   * the request is served (a Produce is appended) and only its answer is late: a lost answer.
+   */
+  brokerError(id: number, apiKey: number, error: string | number, rttMs: number): Promise<void> {
+    return this.command(`broker-error ${id} ${apiKey} ${error} ${rttMs}`);
+  }
+
   setTopicError(topic: string, error: string | number): Promise<void> {
     return this.command(`topic-error ${topic} ${error}`);
   }

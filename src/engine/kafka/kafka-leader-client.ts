@@ -116,8 +116,9 @@ export class KafkaLeaderClient {
     const { retries, initialRetryTime, maxRetryTime } = this.options.retry;
     const started = Date.now();
     for (let attempt = 0; ; attempt++) {
-      const meta = await this.metadata.requirePartition(topic, partition);
       try {
+        // Inside the retry: after a timeout the refresh shares the slow connection and may time out too.
+        const meta = await this.metadata.requirePartition(topic, partition);
         if (meta.leader < 0) throw new EngineError('LEADER_NOT_AVAILABLE', `${topic}-${partition} has no leader`);
         const broker = await this.leader(meta.leader);
         return await send(broker);

@@ -68,6 +68,8 @@ export interface KjsMessage {
     firstOffset: string;
     lastOffsetDelta: number;
     producerId: string;
+    producerEpoch?: number;
+    firstSequence?: number;
     inTransaction: boolean;
     isControlBatch: boolean;
     /** 0 = CreateTime, 1 = LogAppendTime. */
