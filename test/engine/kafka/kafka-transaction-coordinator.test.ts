@@ -1,0 +1,167 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import pino from 'pino';
+import { isTransactionError, type TransactionErrorCode } from '../../../src/coordinator/transaction/transaction-error';
+import type { TransactionMetadata } from '../../../src/coordinator/transaction/transaction-metadata';
+import { KafkaEngine } from '../../../src/engine/kafka/kafka-engine';
+import type { KafkaTransactionCoordinator } from '../../../src/engine/kafka/kafka-transaction-coordinator';
+import { MockCluster } from '../../kafka-mock/mock-cluster';
+import { record } from '../../engine-suite/suite-helpers';
+import { rawRecords } from './kafka-raw-records';
+
+/**
+ * KafkaTransactionCoordinator against the mock cluster (3 brokers). The mock answers InitProducerId,
+ * AddPartitionsToTxn, AddOffsetsToTxn, TxnOffsetCommit and EndTxn, but writes no markers and commits
+ * no transactional offsets, and does not announce WriteTxnMarkers: by default the coordinator
+ * refuses it (TRANSACTIONS_UNSUPPORTED); with `requireMarkers: false` the protocol is driven anyway,
+ * and what is checked is Basket's side of it (requests accepted, batches marked with the session's
+ * producer, states, fencing, timeouts, retries of the coordinator's transient answers).
+ */
+const ADD_PARTITIONS_TO_TXN = 24;
+const END_TXN = 26;
+const TEST_TIMEOUT = { timeout: 30_000 };
+const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+
+async function rejectsWithTxn(promise: Promise<unknown>, code: TransactionErrorCode): Promise<Error> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  assert.ok(isTransactionError(err), `expected TransactionError ${code}, got ${String(err)}`);
+  assert.equal(err.code, code, err.message);
+  return err;
+}
+
+describe('kafka transaction coordinator', () => {
+  let mock: MockCluster;
+  let engine: KafkaEngine;
+  let coordinator: KafkaTransactionCoordinator;
+  let n = 0;
+  const topic = async () => {
+    const name = `txn-${++n}`;
+    await mock.createTopic(name, 2, 3);
+    return name;
+  };
+  const append = (meta: TransactionMetadata, t: string, partition: number, values: string[], baseSequence = 0) =>
+    engine.append(t, partition, values.map((v) => record(v)), {
+      acks: 1,
+      producer: { producerId: meta.producerId, producerEpoch: meta.producerEpoch, baseSequence },
+      transactional: true,
+      transactionalId: meta.transactionalId,
+    });
+
+  before(async () => {
+    mock = await MockCluster.start(3);
+    engine = new KafkaEngine({ brokers: mock.brokers, clientId: 'txn-test', connectionTimeout: 1000, requestTimeout: 5000, retry: { retries: 3, initialRetryTime: 50, maxRetryTime: 3000 } }, logger);
+    await engine.start();
+    coordinator = engine.transactionCoordinator({ requireMarkers: false, abortCheckIntervalMs: 50 });
+    await coordinator.start();
+  });
+  after(async () => {
+    await coordinator.close();
+    await engine.close();
+    await mock.stop();
+  });
+
+  test('a cluster that does not announce WriteTxnMarkers is refused at once, naming the API; every call answers so', TEST_TIMEOUT, async () => {
+    const strict = engine.transactionCoordinator();
+    try {
+      const started = Date.now();
+      const err = await rejectsWithTxn(strict.start(), 'TRANSACTIONS_UNSUPPORTED');
+      assert.match(err.message, /WriteTxnMarkers API \(key 27\)/);
+      await rejectsWithTxn(strict.begin({}), 'TRANSACTIONS_UNSUPPORTED');
+      assert.throws(() => strict.describe('anything'), (e: unknown) => isTransactionError(e, 'TRANSACTIONS_UNSUPPORTED'));
+      assert.ok(Date.now() - started < 5000, 'no retries spent on a missing API');
+    } finally {
+      await strict.close();
+    }
+  });
+
+  test('begin, records, offsets, commit: each step accepted by Kafka, the batches marked with the session', TEST_TIMEOUT, async () => {
+    const t = await topic();
+    const meta = await coordinator.begin({ transactionalId: 'orders-tx', partitions: [{ topic: t, partition: 0 }] });
+    assert.equal(meta.state, 'Ongoing');
+    assert.ok(meta.producerId > 0);
+    await append(meta, t, 0, ['a', 'b']);
+    const grown = await coordinator.addPartitions(meta.transactionId, [{ topic: t, partition: 1 }, { topic: t, partition: 0 }]);
+    assert.deepEqual(grown.partitions, [{ topic: t, partition: 0 }, { topic: t, partition: 1 }]);
+    await append(meta, t, 1, ['c']);
+    await append(meta, t, 0, ['d'], 2);
+    const withOffsets = await coordinator.addOffsets(meta.transactionId, { groupId: 'billing', memberId: '', generationId: -1, offsets: [{ topic: t, partition: 0, offset: 5, metadata: '' }] });
+    assert.deepEqual(withOffsets.pendingOffsets, [{ groupId: 'billing', offsets: [{ topic: t, partition: 0, offset: 5, metadata: '' }] }]);
+    const done = await coordinator.end(meta.transactionId, true, { key: 'k1', answer: { n: 1 } });
+    assert.equal(done.state, 'CompleteCommit');
+    assert.equal(coordinator.describe(meta.transactionId).state, 'CompleteCommit');
+    assert.equal(coordinator.byTransactionalId('orders-tx')?.transactionId, meta.transactionId);
+    const stored = await rawRecords(mock.brokers, t, 0);
+    assert.deepEqual(stored.map((r) => [r.value, r.producerId, r.producerEpoch, r.firstSequence, r.inTransaction]), [
+      ['a', String(meta.producerId), meta.producerEpoch, 0, true],
+      ['b', String(meta.producerId), meta.producerEpoch, 0, true],
+      ['d', String(meta.producerId), meta.producerEpoch, 2, true],
+    ]);
+    // A retried commit with the same key gets the same answer; the transaction is not open any more.
+    assert.equal((await coordinator.end(meta.transactionId, true, { key: 'k1' })).state, 'CompleteCommit');
+    await rejectsWithTxn(coordinator.addPartitions(meta.transactionId, [{ topic: t, partition: 0 }]), 'INVALID_TXN_STATE');
+    await rejectsWithTxn(coordinator.end(meta.transactionId, false), 'INVALID_TXN_STATE');
+  });
+
+  test('abort ends the transaction; a generated transactional id is forgotten but still described', TEST_TIMEOUT, async () => {
+    const t = await topic();
+    const meta = await coordinator.begin({ partitions: [{ topic: t, partition: 0 }] });
+    assert.equal(meta.generated, true);
+    await append(meta, t, 0, ['x']);
+    const done = await coordinator.end(meta.transactionId, false, { key: 'abort-1' });
+    assert.equal(done.state, 'CompleteAbort');
+    assert.equal(coordinator.byTransactionalId(meta.transactionalId), undefined);
+    assert.equal(coordinator.describe(meta.transactionId).state, 'CompleteAbort');
+    assert.equal((await coordinator.end(meta.transactionId, false, { key: 'abort-1' })).state, 'CompleteAbort', 'a keyed retry is answered');
+  });
+
+  test('a new session of the transactional id fences the open one', TEST_TIMEOUT, async () => {
+    const t = await topic();
+    const first = await coordinator.begin({ transactionalId: 'fence-me', partitions: [{ topic: t, partition: 0 }] });
+    const second = await coordinator.begin({ transactionalId: 'fence-me' });
+    assert.notEqual(second.transactionId, first.transactionId);
+    await rejectsWithTxn(coordinator.addPartitions(first.transactionId, [{ topic: t, partition: 1 }]), 'PRODUCER_FENCED');
+    await rejectsWithTxn(coordinator.end(first.transactionId, true), 'PRODUCER_FENCED');
+    await coordinator.addPartitions(second.transactionId, [{ topic: t, partition: 1 }]);
+    assert.equal((await coordinator.end(second.transactionId, true)).state, 'CompleteCommit');
+  });
+
+  test("Kafka's fenced answer ends the session with PRODUCER_FENCED", TEST_TIMEOUT, async () => {
+    const t = await topic();
+    const meta = await coordinator.begin({ transactionalId: 'fenced-by-kafka' });
+    await mock.pushRequestErrors(ADD_PARTITIONS_TO_TXN, 'INVALID_PRODUCER_EPOCH', 1);
+    await rejectsWithTxn(coordinator.addPartitions(meta.transactionId, [{ topic: t, partition: 0 }]), 'PRODUCER_FENCED');
+    await rejectsWithTxn(coordinator.end(meta.transactionId, false), 'PRODUCER_FENCED');
+  });
+
+  test('CONCURRENT_TRANSACTIONS and a moved coordinator are retried', TEST_TIMEOUT, async () => {
+    const t = await topic();
+    const meta = await coordinator.begin({ transactionalId: 'busy' });
+    await mock.pushRequestErrors(ADD_PARTITIONS_TO_TXN, 'NOT_COORDINATOR', 1);
+    await coordinator.addPartitions(meta.transactionId, [{ topic: t, partition: 0 }]);
+    await mock.pushRequestErrors(END_TXN, 'CONCURRENT_TRANSACTIONS', 3);
+    assert.equal((await coordinator.end(meta.transactionId, true)).state, 'CompleteCommit');
+  });
+
+  test('an open transaction past its timeout is aborted here and reports TRANSACTION_EXPIRED', TEST_TIMEOUT, async () => {
+    const t = await topic();
+    const meta = await coordinator.begin({ transactionalId: 'slowpoke', timeoutMs: 200, partitions: [{ topic: t, partition: 0 }] });
+    const deadline = Date.now() + 5000;
+    while (coordinator.describe(meta.transactionId).state === 'Ongoing') {
+      assert.ok(Date.now() < deadline, 'the transaction was not expired in time');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const expired = coordinator.describe(meta.transactionId);
+    assert.equal(expired.state, 'CompleteAbort');
+    assert.equal(expired.abortReason, 'timeout');
+    await rejectsWithTxn(coordinator.end(meta.transactionId, true), 'TRANSACTION_EXPIRED');
+  });
+
+  test('bad requests are refused before Kafka is asked', TEST_TIMEOUT, async () => {
+    await rejectsWithTxn(coordinator.begin({ timeoutMs: 0 }), 'INVALID_TRANSACTION_TIMEOUT');
+    await rejectsWithTxn(coordinator.begin({ transactionalId: 'x'.repeat(256) }), 'INVALID_REQUEST');
+    await rejectsWithTxn(coordinator.addPartitions('no-such-transaction', []), 'TRANSACTION_NOT_FOUND');
+  });
+});
