@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { EmbeddedEngine } from '../../src/engine/embedded/embedded-engine';
 import { EmbeddedGroupCoordinator } from '../../src/coordinator/group/embedded-group-coordinator';
+import { EmbeddedTransactionCoordinator } from '../../src/coordinator/transaction/embedded-transaction-coordinator';
 import { defineEngineSuite } from './suite';
 
 /** The compliance suite against EmbeddedEngine, on a fresh data dir per test. */
@@ -20,6 +21,7 @@ defineEngineSuite(
         await engine.createTopic({ name, partitions });
       },
       groupCoordinator: () => new EmbeddedGroupCoordinator(engine, {}, logger),
+      transactionCoordinator: () => new EmbeddedTransactionCoordinator(engine, undefined, {}, logger),
       cleanup: async () => {
         await engine.close();
         rmSync(dataDir, { recursive: true, force: true });
@@ -35,6 +37,8 @@ defineEngineSuite(
     appendTimestamp: true,
     maxMessageBytes: true,
     transactions: true,
+    coordinatedTransactions: true,
+    transactionMarkers: true,
     commitDuringRebalance: true,
     groupAdmin: true,
     memberlessCommits: true,

@@ -21,6 +21,12 @@ import { MOCK_GROUP_SETTINGS } from '../engine/kafka/kafka-group-fixture';
  * refuses commits from outside the group once the group has existed (memberlessCommits; Kafka
  * accepts them while the group is empty) and answers an OffsetFetch for all partitions with none
  * (offsetFetchAll). Its rebalances wait on timers, hence the short session of MOCK_GROUP_SETTINGS.
+ *
+ * Transactions run on Kafka's transaction coordinator (KafkaTransactionCoordinator). Engine-level
+ * markers (`transactions`) are Kafka's inter-broker WriteTxnMarkers, which no client may send. The
+ * mock answers every transaction request but writes no markers and fences nothing at the partitions
+ * (`transactionMarkers`): its last stable offset is always the high watermark, aborted records stay
+ * visible, and each InitProducerId gives a new producer id instead of a bumped epoch.
  */
 defineEngineSuite(
   'kafka (mock cluster)',
@@ -43,6 +49,8 @@ defineEngineSuite(
       engine,
       createTopic: (name, partitions) => mock.createTopic(name, partitions, 3),
       groupCoordinator: () => engine.groupCoordinator(MOCK_GROUP_SETTINGS),
+      // The mock does not announce WriteTxnMarkers, which the coordinator requires by default.
+      transactionCoordinator: () => engine.transactionCoordinator({ requireMarkers: false }),
       cleanup: async () => {
         await engine.close();
         await mock.stop();
@@ -58,6 +66,8 @@ defineEngineSuite(
     appendTimestamp: false,
     maxMessageBytes: false,
     transactions: false,
+    coordinatedTransactions: true,
+    transactionMarkers: false,
     commitDuringRebalance: false,
     groupAdmin: false,
     memberlessCommits: false,

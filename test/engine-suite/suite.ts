@@ -5,10 +5,12 @@ import { defineFetchTests } from './fetch-tests';
 import { defineOffsetTests } from './offset-tests';
 import { defineProduceTests } from './produce-tests';
 import { defineTransactionTests } from './transaction-tests';
+import { defineTransactionCoordinatorTests } from './transaction-coordinator-tests';
 import { defineGroupTests } from './group-tests';
 import { defineGroupAdminTests } from './group-admin-tests';
 import { SuiteGroups } from './group-helpers';
 import type { GroupCoordinator } from '../../src/coordinator/group/group-coordinator';
+import type { TransactionCoordinator } from '../../src/coordinator/transaction/transaction-coordinator';
 
 /**
  * The engine compliance suite: one set of behaviours every StorageEngine must show, written once
@@ -32,8 +34,20 @@ export interface EngineCapabilities {
   appendTimestamp: boolean;
   /** A batch larger than max.message.bytes is refused with RECORD_TOO_LARGE. */
   maxMessageBytes: boolean;
-  /** Transactional appends, control markers (writeTxnMarkers), the last stable offset and read_committed. */
+  /**
+   * The engine's own WriteTxnMarkers and AllocateProducerIds: transactional appends, control markers,
+   * the last stable offset and read_committed through the StorageEngine contract alone. Kafka keeps
+   * WriteTxnMarkers between its brokers, so only an engine that is its own broker has it.
+   */
   transactions: boolean;
+  /** Transactions through the engine's transaction coordinator: begin, add partitions, transactional appends, commit, abort, fencing of an older session. */
+  coordinatedTransactions: boolean;
+  /**
+   * The coordinator's commit and abort reach the partitions (markers written, the producer's epoch
+   * fenced there): read_committed holds back open records and drops aborted ones, and a fenced
+   * session's late append is refused by the partition.
+   */
+  transactionMarkers: boolean;
   /**
    * A member's commit under its generation is accepted while the group prepares a rebalance, so
    * eager rebalancing commits before partitions move (Kafka's onPartitionsRevoked commit).
@@ -55,6 +69,8 @@ export interface EngineUnderTest {
   createTopic(name: string, partitions: number): Promise<void>;
   /** A new (not started) group coordinator of the engine; the suite starts and closes it. */
   groupCoordinator(): GroupCoordinator;
+  /** A new (not started) transaction coordinator of the engine, where it has one; the test starts and closes it. */
+  transactionCoordinator?(): TransactionCoordinator;
   cleanup(): Promise<void>;
 }
 
@@ -123,6 +139,7 @@ export function defineEngineSuite(name: string, factory: EngineFactory, capabili
     defineOffsetTests(ctx);
     defineAdminTests(ctx);
     defineTransactionTests(ctx);
+    defineTransactionCoordinatorTests(ctx);
     defineGroupTests(ctx);
     defineGroupAdminTests(ctx);
   });
