@@ -22,10 +22,14 @@ import { httpGet, type ClientJob, type ClientResult } from './consume-client';
  *               called directly in the same run (the HTTP layer's cost as a ratio);
  *   wake-up:    from an append to the response of a waiting long-poll (p50/p99), beside a waiting
  *               engine.fetch woken by the same kind of append.
- * Usage: node dist/bench/consume.js [records=1000000] [wakeups=500]
+ *   each GET records configuration runs through the fused path (engine.fetchCursors: stored batch
+ *   bytes straight to JSON) and through the object path (engine.fetch's record objects), rounds
+ *   interleaved, medians printed.
+ * Usage: node dist/bench/consume.js [records=1000000] [wakeups=500] [rounds=3]
  */
 const RECORDS = Number(process.argv[2] ?? 1_000_000);
 const WAKEUPS = Number(process.argv[3] ?? 500);
+const ROUNDS = Number(process.argv[4] ?? 3);
 const PARTITIONS = 4;
 const V2 = 'application/vnd.kafka.v2+json';
 
@@ -190,6 +194,8 @@ async function main(): Promise<void> {
     const engineRate = total / (engineMs / 1000);
     console.log(`engine.fetch direct                 ${fmt(engineRate)} records/s  ${(valueMB / (engineMs / 1000)).toFixed(0)} MB/s of values`);
     let group = 0;
+    const line = (label: string, r: { ms: number; records: number; bodyBytes: number; requests: number }, rate: number): string =>
+      `GET records ${label} ${fmt(rate)} records/s  ${(valueMB / (r.ms / 1000)).toFixed(0).padStart(4)} MB/s of values  ${(r.bodyBytes / 1e6 / (r.ms / 1000)).toFixed(0).padStart(4)} MB/s of JSON  ${String(r.requests).padStart(4)} requests  HTTP/engine ${(rate / engineRate).toFixed(2)}`;
     const runs = [
       ['json', 1 << 20, 1, true],
       ['json', 1 << 20, 1, false],
@@ -198,12 +204,29 @@ async function main(): Promise<void> {
       ['json', 1 << 20, PARTITIONS, false],
       ['binary', 1 << 20, PARTITIONS, false],
     ] as const;
+    // Each configuration through the fused path (engine.fetchCursors) and through the object path
+    // (the engine's fetch of record objects, as engines without cursors answer), rounds interleaved
+    // so both see the same machine; the median round of each is printed.
+    const fused = engine.fetchCursors;
+    const usePath = (path: 'fused' | 'object'): void => {
+      (engine as { fetchCursors?: unknown }).fetchCursors = path === 'fused' ? fused : undefined;
+    };
     for (const [format, maxBytes, instances, parse] of runs) {
-      const r = await httpRead(url, `g-${group++}`, topic, format, maxBytes, total, instances, parse);
-      const rate = r.records / (r.ms / 1000);
-      console.log(
-        `GET records ${format.padEnd(6)} max_bytes=${maxBytes >> 20}MiB x${instances} ${parse ? 'client parses' : 'client counts'} ${fmt(rate)} records/s  ${(valueMB / (r.ms / 1000)).toFixed(0).padStart(4)} MB/s of values  ${(r.bodyBytes / 1e6 / (r.ms / 1000)).toFixed(0).padStart(4)} MB/s of JSON  ${String(r.requests).padStart(4)} requests  HTTP/engine ${(rate / engineRate).toFixed(2)}`,
-      );
+      const samples: Record<'fused' | 'object', Array<{ ms: number; records: number; bodyBytes: number; requests: number; rate: number }>> = { fused: [], object: [] };
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const path of ['object', 'fused'] as const) {
+          usePath(path);
+          const r = await httpRead(url, `g-${group++}`, topic, format, maxBytes, total, instances, parse);
+          samples[path].push({ ...r, rate: r.records / (r.ms / 1000) });
+        }
+      }
+      usePath('fused');
+      const label = `${format.padEnd(6)} max_bytes=${maxBytes >> 20}MiB x${instances} ${parse ? 'client parses' : 'client counts'}`;
+      const median = (path: 'fused' | 'object') => [...samples[path]].sort((a, b) => a.rate - b.rate)[Math.floor(ROUNDS / 2)]!;
+      const f = median('fused');
+      const o = median('object');
+      console.log(line(`${label} fused `, f, f.rate));
+      console.log(line(`${label} object`, o, o.rate) + `  fused/object ${(f.rate / o.rate).toFixed(2)}`);
     }
 
     const w = await wakeups(url, engine);

@@ -10,7 +10,7 @@ import { OffsetResolver } from './offset-resolver';
 import { SubscriptionState } from './subscription-state';
 import { fromCoordinatorError } from './coordinator-api-errors';
 import { withDeadline } from './waiting';
-import { Fetcher, type RecordRenderer } from './fetcher';
+import { Fetcher, listRenderer, type RecordListRenderer, type RecordRenderer } from './fetcher';
 
 export interface ConsumerInstanceOptions {
   groupId: string;
@@ -211,8 +211,13 @@ export class ConsumerInstance {
   }
 
   /** GET records: waits up to timeoutMs for records of the assigned partitions, returns once any are there. */
-  async poll<T>(options: PollOptions, render: RecordRenderer<T>): Promise<T> {
-    const nothing = () => render([]).output;
+  poll<T>(options: PollOptions, render: RecordListRenderer<T>): Promise<T> {
+    return this.pollSources(options, listRenderer(render));
+  }
+
+  /** poll, rendering straight from the fetched partitions' record cursors (the records route's path). */
+  async pollSources<T>(options: PollOptions, render: RecordRenderer<T>): Promise<T> {
+    const nothing = () => render([], options.maxBytes).output;
     this.assertOpen();
     const release = await this.lockRead();
     try {

@@ -167,6 +167,7 @@ export interface RecordCursor {
   next(): boolean;
   readonly offset: number;
   readonly timestamp: number;
+  readonly timestampType: TimestampType;
   readonly keyBytes: Buffer;
   readonly keyStart: number;
   readonly keyEnd: number;

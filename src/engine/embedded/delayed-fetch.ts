@@ -1,11 +1,53 @@
 import { EngineError, isEngineError } from '../engine-error';
-import { FetchPartitionResult, FetchRequest, FetchResponse } from '../storage-engine';
-import { PartitionLog } from './partition-log';
+import { FetchCursorPartitionResult, FetchCursorResponse, FetchPartitionResult, FetchRequest, FetchResponse, RecordCursor } from '../storage-engine';
+import { BatchRecordCursor } from './batch-record-cursor';
+import { LogBatchRead, PartitionLog } from './partition-log';
 
-interface ReadPass {
-  response: FetchResponse;
+type LogOf = (topic: string, partition: number) => PartitionLog | undefined;
+
+interface ReadPass<P> {
+  partitions: P[];
   bytes: number;
   hasError: boolean;
+}
+
+/** What a fetch answers per partition, built from a read of the log's batches. */
+interface PartitionAnswer<P> {
+  fromRead(log: PartitionLog, read: LogBatchRead): P;
+  /** A partition with nothing to show: an error, or no budget left. */
+  nothing(topic: string, partition: number, offset: number): P;
+}
+
+const recordsAnswer: PartitionAnswer<FetchPartitionResult> = {
+  fromRead: (log, read) => ({ ...positions(log, read), records: log.decodeRead(read) }),
+  nothing: (topic, partition, offset) => ({ topic, partition, records: [], nextOffset: offset, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1 }),
+};
+
+const cursorAnswer: PartitionAnswer<FetchCursorPartitionResult> = {
+  fromRead: (log, read) => {
+    const records = new BatchRecordCursor(read.batches, read.from, read.upTo, `${log.topic}-${log.partition} segment ${read.segmentBaseOffset}`);
+    return { ...positions(log, read), records, empty: records.empty };
+  },
+  nothing: (topic, partition, offset) => ({ topic, partition, records: NO_RECORDS, empty: true, nextOffset: offset, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1 }),
+};
+
+function positions(log: PartitionLog, read: LogBatchRead) {
+  return {
+    topic: log.topic,
+    partition: log.partition,
+    // Past skipped control and aborted batches too, so a reader never fetches them again.
+    nextOffset: read.nextOffset,
+    highWatermark: log.highWatermark,
+    lastStableOffset: log.lastStableOffset,
+    logStartOffset: log.logStartOffset,
+  };
+}
+
+const NO_RECORDS: RecordCursor = new BatchRecordCursor([], 0, 0, '');
+
+/** delayedFetch answered with cursors over the stored batches (StorageEngine.fetchCursors). */
+export async function delayedCursorFetch(request: FetchRequest, logOf: LogOf): Promise<FetchCursorResponse> {
+  return { partitions: await waitAndRead(request, logOf, cursorAnswer) };
 }
 
 /**
@@ -15,7 +57,11 @@ interface ReadPass {
  * once, as in Kafka. Listeners are attached before the first read, so an append landing between a
  * read and the wait is not missed.
  */
-export async function delayedFetch(request: FetchRequest, logOf: (topic: string, partition: number) => PartitionLog | undefined): Promise<FetchResponse> {
+export async function delayedFetch(request: FetchRequest, logOf: LogOf): Promise<FetchResponse> {
+  return { partitions: await waitAndRead(request, logOf, recordsAnswer) };
+}
+
+async function waitAndRead<P>(request: FetchRequest, logOf: LogOf, answer: PartitionAnswer<P>): Promise<P[]> {
   const minBytes = request.minBytes ?? 1;
   const signal = request.signal;
   let changed = false;
@@ -37,15 +83,15 @@ export async function delayedFetch(request: FetchRequest, logOf: (topic: string,
   const timer = expired ? undefined : setTimeout(expire, request.maxWaitMs);
   signal?.addEventListener('abort', expire);
   try {
-    let pass = await readAll(request, logOf);
+    let pass = await readAll(request, logOf, answer);
     while (pass.bytes < minBytes && !pass.hasError && !expired && signal?.aborted !== true) {
       if (!changed) await new Promise<void>((resolve) => (wake = resolve));
       wake = undefined;
       if (!changed) break;
       changed = false;
-      pass = await readAll(request, logOf);
+      pass = await readAll(request, logOf, answer);
     }
-    return pass.response;
+    return pass.partitions;
   } finally {
     if (timer !== undefined) clearTimeout(timer);
     signal?.removeEventListener('abort', expire);
@@ -57,44 +103,35 @@ export async function delayedFetch(request: FetchRequest, logOf: (topic: string,
  * One pass over the partitions in request order, within the request's byte budget; the first batch
  * of the first partition with data is returned even if larger (KIP-74).
  */
-async function readAll(request: FetchRequest, logOf: (topic: string, partition: number) => PartitionLog | undefined): Promise<ReadPass> {
-  const partitions: FetchPartitionResult[] = [];
+async function readAll<P>(request: FetchRequest, logOf: LogOf, answer: PartitionAnswer<P>): Promise<ReadPass<P>> {
+  const partitions: P[] = [];
   let bytes = 0;
   let hasError = false;
   for (const p of request.partitions) {
     const log = logOf(p.topic, p.partition);
     if (log === undefined) {
       hasError = true;
-      partitions.push(errorResult(p.topic, p.partition, p.offset, new EngineError('UNKNOWN_TOPIC_OR_PARTITION', `Partition ${p.topic}-${p.partition} not found`)));
+      partitions.push(withError(answer.nothing(p.topic, p.partition, p.offset), new EngineError('UNKNOWN_TOPIC_OR_PARTITION', `Partition ${p.topic}-${p.partition} not found`)));
       continue;
     }
     const budget = Math.min(p.maxBytes ?? request.maxBytes, request.maxBytes - bytes);
     try {
-      const read =
-        budget > 0 || bytes === 0
-          ? await log.read(p.offset, Math.max(budget, 0), log.highWatermark, bytes === 0, request.isolationLevel)
-          : { records: [], bytes: 0, nextOffset: p.offset };
-      bytes += read.bytes;
-      const last = read.records[read.records.length - 1];
-      partitions.push({
-        topic: p.topic,
-        partition: p.partition,
-        records: read.records,
-        // Past skipped control and aborted batches too, so a reader never fetches them again.
-        nextOffset: Math.max(read.nextOffset, last === undefined ? p.offset : last.offset + 1),
-        highWatermark: log.highWatermark,
-        lastStableOffset: log.lastStableOffset,
-        logStartOffset: log.logStartOffset,
-      });
+      if (budget > 0 || bytes === 0) {
+        const read = await log.readBatches(p.offset, Math.max(budget, 0), log.highWatermark, bytes === 0, request.isolationLevel);
+        bytes += read.bytes;
+        partitions.push(answer.fromRead(log, read));
+      } else {
+        partitions.push({ ...answer.nothing(p.topic, p.partition, p.offset), highWatermark: log.highWatermark, lastStableOffset: log.lastStableOffset, logStartOffset: log.logStartOffset });
+      }
     } catch (err) {
       if (!isEngineError(err)) throw err;
       hasError = true;
-      partitions.push({ ...errorResult(p.topic, p.partition, p.offset, err), highWatermark: log.highWatermark, lastStableOffset: log.lastStableOffset, logStartOffset: log.logStartOffset });
+      partitions.push({ ...withError(answer.nothing(p.topic, p.partition, p.offset), err), highWatermark: log.highWatermark, lastStableOffset: log.lastStableOffset, logStartOffset: log.logStartOffset });
     }
   }
-  return { response: { partitions }, bytes, hasError };
+  return { partitions, bytes, hasError };
 }
 
-function errorResult(topic: string, partition: number, offset: number, error: EngineError): FetchPartitionResult {
-  return { topic, partition, records: [], nextOffset: offset, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1, error };
+function withError<P>(result: P, error: EngineError): P {
+  return { ...result, error };
 }

@@ -5,6 +5,7 @@ import {
   AppendResult,
   BrokerDescription,
   EngineHealth,
+  FetchCursorResponse,
   FetchRequest,
   FetchResponse,
   IsolationLevel,
@@ -20,7 +21,7 @@ import {
 import { validateTopicConfigs } from '../topic-config';
 import { assertCompressionTypeAvailable } from './codec/compression';
 import { assertValidTopicName, isInternalTopic } from '../topic-name';
-import { delayedFetch } from './delayed-fetch';
+import { delayedCursorFetch, delayedFetch } from './delayed-fetch';
 import { FileOps, nodeFileOps } from './file-ops';
 import { LogManager, TopicLogs } from './log-manager';
 import { PartitionLog } from './partition-log';
@@ -232,11 +233,20 @@ export class EmbeddedEngine implements StorageEngine {
   }
 
   async fetch(request: FetchRequest): Promise<FetchResponse> {
+    return delayedFetch(request, this.fetchableLogs(request));
+  }
+
+  async fetchCursors(request: FetchRequest): Promise<FetchCursorResponse> {
+    return delayedCursorFetch(request, this.fetchableLogs(request));
+  }
+
+  /** Checks a fetch request; the logs it may read while the engine runs. */
+  private fetchableLogs(request: FetchRequest): (topic: string, partition: number) => PartitionLog | undefined {
     this.assertStarted();
     if (!(request.maxBytes >= 0) || !(request.maxWaitMs >= 0)) {
       throw new EngineError('INVALID_REQUEST', 'maxBytes and maxWaitMs must be non-negative numbers');
     }
-    return delayedFetch(request, (t, p) => (this.state === 'started' ? this.manager.log(t, p) : undefined));
+    return (t, p) => (this.state === 'started' ? this.manager.log(t, p) : undefined);
   }
 
   async listOffset(topic: string, partition: number, spec: OffsetSpec, isolationLevel?: IsolationLevel): Promise<ListOffsetResult> {

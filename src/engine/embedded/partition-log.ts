@@ -8,6 +8,7 @@ import { LogConfig } from './log-config';
 import { SegmentDeletedError } from './file-records';
 import { LogSegment } from './log-segment';
 import { LogWriter } from './log-writer';
+import { RecentBatches } from './recent-batches';
 import { segmentsToDelete } from './retention';
 import { answerDuplicate, BatchMetadata, incrementSequence, ProducerStateManager } from './producer-state-manager';
 import { ProducerStateSnapshotter } from './producer-state-snapshotter';
@@ -92,6 +93,8 @@ export class PartitionLog {
   private offlineError: EngineError | undefined;
   private closed = false;
   private readonly dataListeners = new Set<() => void>();
+  /** The newest batches, kept while fetches wait here: the fetch an append wakes reads them from memory. */
+  private readonly recent = new RecentBatches();
   private readonly writer: LogWriter;
   readonly producerState: ProducerStateManager;
   readonly transactions: PartitionTransactions;
@@ -263,6 +266,8 @@ export class PartitionLog {
     if (segment.shouldRoll(buffer.length, lastOffset, maxTimestamp, now)) segment = this.roll(baseOffset, now);
     const position = segment.append(buffer.length, lastOffset, maxTimestamp);
     this.logEndOffset = lastOffset + 1;
+    if (this.dataListeners.size > 0) this.recent.add(buffer, baseOffset, lastOffset, position);
+    else this.recent.clear();
     const result: AppendResult = {
       topic: this.topic,
       partition: this.partition,
@@ -384,6 +389,11 @@ export class PartitionLog {
    */
   async read(offset: number, maxBytes: number, upTo = this.highWatermark, minOneBatch = true, isolation: IsolationLevel = 'read_uncommitted'): Promise<LogReadResult> {
     const read = await this.readBatches(offset, maxBytes, upTo, minOneBatch, isolation);
+    return { records: this.decodeRead(read), bytes: read.bytes, nextOffset: read.nextOffset };
+  }
+
+  /** The records of a readBatches result, decoded; a batch that cannot be decoded is CORRUPT_MESSAGE. */
+  decodeRead(read: LogBatchRead): ConsumerRecord[] {
     const records: ConsumerRecord[] = [];
     for (const batch of read.batches) {
       const timestampType = batch.header.timestampType;
@@ -393,7 +403,7 @@ export class PartitionLog {
         records.push({ topic: this.topic, partition: this.partition, offset: r.offset, timestamp: r.timestamp, timestampType, key: r.key, value: r.value, headers: r.headers });
       }
     }
-    return { records, bytes: read.bytes, nextOffset: read.nextOffset };
+    return records;
   }
 
   /**
@@ -422,7 +432,7 @@ export class PartitionLog {
     let nextOffset = offset;
     const segments = this.segments;
     for (let i = this.segmentIndexFor(offset); i < segments.length && segments[i].baseOffset < upTo; i++) {
-      const read = await segments[i].read(offset, maxBytes, minOneBatch);
+      const read = this.recent.read(offset, maxBytes, minOneBatch) ?? (await segments[i].read(offset, maxBytes, minOneBatch));
       if (read.batches.length === 0) {
         if (read.stop === 'corrupt' || read.stop === 'torn') {
           throw new EngineError('CORRUPT_MESSAGE', `Corrupt record batch in ${this.topic}-${this.partition} segment ${segments[i].baseOffset}`);
@@ -526,6 +536,7 @@ export class PartitionLog {
     // Waiting fetches learn at once that the partition is gone rather than at their timeout.
     this.notify();
     this.dataListeners.clear();
+    this.recent.clear();
     if (error !== undefined && !isEngineError(error)) throw error;
   }
 }

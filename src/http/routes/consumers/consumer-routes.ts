@@ -25,7 +25,7 @@ import {
   TimestampSeekBody,
 } from './consumer-schemas';
 import { acceptEmptyJsonBodies, readGetBody } from './empty-json-body';
-import { renderRecords } from './records-json';
+import { renderSources } from './records-json';
 
 export interface ConsumerRoutesOptions {
   consumers: ConsumerManager;
@@ -226,9 +226,9 @@ export const consumerRoutes: FastifyPluginAsyncTypebox<ConsumerRoutesOptions> = 
     if (signal.aborted && !shutdownSignal.aborted) return [];
     return use(request, async (instance) => {
       const format = recordsFormat(request.headers.accept, instance.config.format);
-      const body = await instance.poll({ timeoutMs: timeout ?? instance.config.requestTimeoutMs, maxBytes: max_bytes, signal }, (records) => {
-        const rendered = renderRecords(format, records);
-        return { output: rendered.json, count: rendered.count, error: rendered.error };
+      const body = await instance.pollSources({ timeoutMs: timeout ?? instance.config.requestTimeoutMs, maxBytes: max_bytes, signal }, (sources, maxBytes) => {
+        const rendered = renderSources(format, sources, maxBytes);
+        return { output: rendered.json, count: rendered.count, nextOffsets: rendered.nextOffsets, error: rendered.error };
       });
       // Already JSON text: a string with a JSON content type is sent as it is, not serialized again.
       return (reply as FastifyReply).type(format === 'json' ? MEDIA_TYPES.json : MEDIA_TYPES[format]).send(body);

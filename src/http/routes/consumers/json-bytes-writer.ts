@@ -26,32 +26,58 @@ export class JsonBytesWriter {
     this.length = at;
   }
 
-  /** Bytes that are already JSON text. */
-  raw(bytes: Buffer): void {
-    this.reserve(bytes.length);
-    this.buffer.set(bytes, this.length);
-    this.length += bytes.length;
+  /** Bytes that are already JSON text: bytes[start, end). */
+  raw(bytes: Buffer, start = 0, end = bytes.length): void {
+    const n = end - start;
+    this.reserve(n);
+    const b = this.buffer;
+    let at = this.length;
+    if (n > 48) bytes.copy(b, at, start, end);
+    else for (let i = start; i < end; i++) b[at++] = bytes[i] as number;
+    this.length += n;
   }
 
-  /** A JSON string holding the UTF-8 text of `bytes`. */
-  string(bytes: Buffer): void {
-    if (!needsEscape(bytes)) {
-      this.reserve(bytes.length + 2);
-      this.buffer[this.length++] = 0x22;
-      this.buffer.set(bytes, this.length);
-      this.length += bytes.length;
-      this.buffer[this.length++] = 0x22;
+  /** A JSON string holding the UTF-8 text of bytes[start, end). */
+  string(bytes: Buffer, start = 0, end = bytes.length): void {
+    if (needsEscape(bytes, start, end)) {
+      this.text(JSON.stringify(bytes.toString('utf8', start, end)));
       return;
     }
-    this.text(JSON.stringify(bytes.toString('utf8')));
+    this.reserve(end - start + 2);
+    this.buffer[this.length++] = 0x22;
+    this.raw(bytes, start, end);
+    this.buffer[this.length++] = 0x22;
   }
 
-  /** A JSON string holding the base64 of `bytes`. */
-  base64(bytes: Buffer): void {
-    this.reserve(Math.ceil(bytes.length / 3) * 4 + 2);
+  /** A JSON string holding the base64 of bytes[start, end). */
+  base64(bytes: Buffer, start = 0, end = bytes.length): void {
+    this.reserve(Math.ceil((end - start) / 3) * 4 + 2);
     this.buffer[this.length++] = 0x22;
-    this.length += this.buffer.write(bytes.toString('base64'), this.length, 'latin1');
+    this.length += this.buffer.write(bytes.toString('base64', start, end), this.length, 'latin1');
     this.buffer[this.length++] = 0x22;
+  }
+
+  /** A non-negative integer below 2^53 (offsets, timestamps), as digits; anything else as String(n). */
+  uint(n: number): void {
+    if (!(n >= 0 && n <= Number.MAX_SAFE_INTEGER) || n !== Math.floor(n)) {
+      this.ascii(String(n));
+      return;
+    }
+    this.reserve(16);
+    if (n <= INT32_MAX) {
+      this.length = writeDigits(this.buffer, this.length, n);
+      return;
+    }
+    // Int32 arithmetic is the fast one: the high part and eight low digits, zero-padded.
+    const high = Math.floor(n / 1e8);
+    let low = n - high * 1e8;
+    const b = this.buffer;
+    const at = writeDigits(b, this.length, high);
+    for (let i = at + 7; i >= at; i--) {
+      b[i] = 0x30 + (low % 10);
+      low = (low / 10) | 0;
+    }
+    this.length = at + 8;
   }
 
   /** Any JS string, UTF-8 encoded. */
@@ -82,14 +108,28 @@ export class JsonBytesWriter {
   }
 }
 
+const INT32_MAX = 0x7fff_ffff;
+
+/** Digits of 0 <= n <= INT32_MAX at `at`; returns the position after them. */
+function writeDigits(b: Buffer, at: number, n: number): number {
+  let digits = 1;
+  for (let rest = n; rest >= 10; rest = (rest / 10) | 0) digits++;
+  const end = at + digits;
+  for (let i = end - 1; i >= at; i--) {
+    b[i] = 0x30 + (n % 10);
+    n = (n / 10) | 0;
+  }
+  return end;
+}
+
 /**
  * Whether UTF-8 bytes need escaping inside a JSON string: quote, backslash, control characters,
  * or bytes that are not well-formed UTF-8 (decoding shows those as U+FFFD, so they take the slow
  * path, whose output is then exactly JSON.stringify's).
  */
-function needsEscape(bytes: Buffer): boolean {
-  const n = bytes.length;
-  for (let i = 0; i < n; i++) {
+function needsEscape(bytes: Buffer, start: number, end: number): boolean {
+  const n = end;
+  for (let i = start; i < n; i++) {
     const c = bytes[i] as number;
     if (c < 0x80) {
       if (c < 0x20 || c === 0x22 || c === 0x5c) return true;

@@ -9,33 +9,51 @@
 const MAX_DEPTH = 256;
 const TOO_DEEP = Symbol('too deep');
 
-export function isJsonText(bytes: Buffer): boolean {
-  const scanner = new Scanner(bytes);
+export function isJsonText(bytes: Buffer, start = 0, end = bytes.length): boolean {
+  const scanner = SCANNER;
+  scanner.reset(bytes, start, end);
   try {
     scanner.skipWhitespace();
     if (!scanner.value(0)) return false;
     scanner.skipWhitespace();
-    return scanner.position === bytes.length;
+    return scanner.position === end;
   } catch (err) {
     if (err !== TOO_DEEP) throw err;
     try {
-      JSON.parse(bytes.toString('utf8'));
+      JSON.parse(bytes.toString('utf8', start, end));
       return true;
     } catch {
       return false;
     }
+  } finally {
+    scanner.reset(EMPTY, 0, 0);
   }
 }
 
+const EMPTY = Buffer.alloc(0);
+
+/** Reads bytes[start, end) only: a value's bytes usually sit inside a larger buffer (a record batch). */
 class Scanner {
   position = 0;
+  private bytes: Buffer = EMPTY;
+  private end = 0;
 
-  constructor(private readonly bytes: Buffer) {}
+  reset(bytes: Buffer, start: number, end: number): void {
+    this.bytes = bytes;
+    this.position = start;
+    this.end = end;
+  }
+
+  /** The byte at i, or -1 past the end. */
+  private at(i: number): number {
+    return i < this.end ? (this.bytes[i] as number) : -1;
+  }
 
   skipWhitespace(): void {
     const b = this.bytes;
+    const end = this.end;
     let i = this.position;
-    while (i < b.length) {
+    while (i < end) {
       const c = b[i] as number;
       if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
       i++;
@@ -44,7 +62,7 @@ class Scanner {
   }
 
   value(depth: number): boolean {
-    const c = this.bytes[this.position];
+    const c = this.at(this.position);
     switch (c) {
       case 0x7b: // {
         return this.container(depth + 1, 0x7d, this.objectMember);
@@ -68,14 +86,14 @@ class Scanner {
     if (depth > MAX_DEPTH) throw TOO_DEEP;
     this.position++;
     this.skipWhitespace();
-    if (this.bytes[this.position] === close) {
+    if (this.at(this.position) === close) {
       this.position++;
       return true;
     }
     for (;;) {
       if (!member(depth)) return false;
       this.skipWhitespace();
-      const c = this.bytes[this.position];
+      const c = this.at(this.position);
       this.position++;
       if (c === close) return true;
       if (c !== 0x2c) return false; // ,
@@ -85,9 +103,9 @@ class Scanner {
 
   /** "name": value */
   private readonly objectMember = (depth: number): boolean => {
-    if (this.bytes[this.position] !== 0x22 || !this.string()) return false;
+    if (this.at(this.position) !== 0x22 || !this.string()) return false;
     this.skipWhitespace();
-    if (this.bytes[this.position] !== 0x3a) return false; // :
+    if (this.at(this.position) !== 0x3a) return false; // :
     this.position++;
     this.skipWhitespace();
     return this.value(depth);
@@ -97,8 +115,9 @@ class Scanner {
 
   private string(): boolean {
     const b = this.bytes;
+    const end = this.end;
     let i = this.position + 1;
-    while (i < b.length) {
+    while (i < end) {
       const c = b[i] as number;
       if (c === 0x22) {
         this.position = i + 1;
@@ -106,9 +125,9 @@ class Scanner {
       }
       if (c < 0x20) return false;
       if (c === 0x5c) {
-        const e = b[i + 1];
+        const e = this.at(i + 1);
         if (e === 0x75) {
-          for (let k = i + 2; k < i + 6; k++) if (!isHex(b[k])) return false;
+          for (let k = i + 2; k < i + 6; k++) if (!isHex(this.at(k))) return false;
           i += 6;
           continue;
         }
@@ -122,42 +141,44 @@ class Scanner {
   }
 
   private number(): boolean {
-    const b = this.bytes;
     let i = this.position;
-    if (b[i] === 0x2d) i++; // -
-    if (b[i] === 0x30) i++;
-    else if (isDigit19(b[i])) while (isDigit(b[i])) i++;
+    if (this.at(i) === 0x2d) i++; // -
+    if (this.at(i) === 0x30) i++;
+    else if (isDigit19(this.at(i))) while (isDigit(this.at(i))) i++;
     else return false;
-    if (b[i] === 0x2e) {
+    if (this.at(i) === 0x2e) {
       i++;
-      if (!isDigit(b[i])) return false;
-      while (isDigit(b[i])) i++;
+      if (!isDigit(this.at(i))) return false;
+      while (isDigit(this.at(i))) i++;
     }
-    if (b[i] === 0x65 || b[i] === 0x45) {
+    if (this.at(i) === 0x65 || this.at(i) === 0x45) {
       i++;
-      if (b[i] === 0x2b || b[i] === 0x2d) i++;
-      if (!isDigit(b[i])) return false;
-      while (isDigit(b[i])) i++;
+      if (this.at(i) === 0x2b || this.at(i) === 0x2d) i++;
+      if (!isDigit(this.at(i))) return false;
+      while (isDigit(this.at(i))) i++;
     }
     this.position = i;
     return true;
   }
 
   private literal(word: string): boolean {
-    for (let k = 0; k < word.length; k++) if (this.bytes[this.position + k] !== word.charCodeAt(k)) return false;
+    for (let k = 0; k < word.length; k++) if (this.at(this.position + k) !== word.charCodeAt(k)) return false;
     this.position += word.length;
     return true;
   }
 }
 
-function isDigit(c: number | undefined): boolean {
-  return c !== undefined && c >= 0x30 && c <= 0x39;
+/** One scanner for every check: isJsonText runs to completion before the next can start. */
+const SCANNER = new Scanner();
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
 }
 
-function isDigit19(c: number | undefined): boolean {
-  return c !== undefined && c >= 0x31 && c <= 0x39;
+function isDigit19(c: number): boolean {
+  return c >= 0x31 && c <= 0x39;
 }
 
-function isHex(c: number | undefined): boolean {
-  return c !== undefined && ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66));
+function isHex(c: number): boolean {
+  return ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66));
 }

@@ -1,80 +1,124 @@
 import { ApiError } from '../../../errors';
-import type { ConsumerRecord, RecordHeader } from '../../../engine/storage-engine';
+import type { ConsumerRecord, RecordCursor } from '../../../engine/storage-engine';
 import type { EmbeddedFormat } from '../../media-types';
 import { isJsonText } from './json-text';
 import { JsonBytesWriter } from './json-bytes-writer';
+import { ArrayRecordCursor } from './array-record-cursor';
+
+/** One partition's records to show, in order. */
+export interface RecordSource {
+  topic: string;
+  partition: number;
+  records: RecordCursor;
+}
 
 export interface RenderedRecords {
   /** A JSON array of the first `count` records, UTF-8. */
   json: Buffer;
   count: number;
-  /** Why record `count` could not be shown (a value that is not JSON in the json format). */
+  /** Per source: one past the offset of its last record shown, or -1 when none was shown. */
+  nextOffsets: number[];
+  /** Why the next record could not be shown (a value that is not JSON in the json format). */
   error?: ApiError;
+  /** The record `error` is about. */
+  failed?: { topic: string; partition: number; offset: number };
 }
 
+/** Whole-response size guess per byte of key and value budget: the JSON around each record roughly doubles it. */
+const BYTES_PER_BUDGET_BYTE = 2.5;
+const MAX_INITIAL_BYTES = 8 << 20;
+
 /**
- * A records response written as JSON bytes directly: the same document, field for field, as
- * JSON.stringify(records.map((r) => toWireRecord(format, r))), without building objects or strings
- * per record. In the json format a value's stored bytes are already JSON text: they are checked
- * (isJsonText) and copied, not parsed and serialized again. Stops at the first record it cannot
- * show, so the reader gets the records before it and its position stays on that record, as a Kafka
- * consumer stops on a record it cannot deserialize.
+ * A records response written as JSON bytes directly from record cursors: the same document, field
+ * for field, as JSON.stringify(records.map((r) => toWireRecord(format, r))), with no object or
+ * string per record. Over the embedded engine's cursors the key and value bytes go from the stored
+ * batch to the response in one copy; in the json format a value's stored bytes are already JSON
+ * text: they are checked (isJsonText) and copied, not parsed and serialized again.
+ *
+ * Sources are shown in order while the keys and values fit `maxBytes` (Confluent's max_bytes, at
+ * least one record in all). It stops at the first record it cannot show, so the reader gets the
+ * records before it and its position stays on that record, as a Kafka consumer stops on a record it
+ * cannot deserialize.
  */
-export function renderRecords(format: EmbeddedFormat, records: readonly ConsumerRecord[]): RenderedRecords {
-  const out = new JsonBytesWriter(Math.max(1024, records.length * 256));
+export function renderSources(format: EmbeddedFormat, sources: readonly RecordSource[], maxBytes = Infinity): RenderedRecords {
+  const out = new JsonBytesWriter(Math.min(MAX_INITIAL_BYTES, Math.max(4096, Math.ceil(maxBytes * BYTES_PER_BUDGET_BYTE))));
+  const nextOffsets = sources.map(() => -1);
+  let count = 0;
+  let used = 0;
   out.ascii('[');
-  let topic: string | undefined;
-  let prefix = Buffer.alloc(0);
-  for (let i = 0; i < records.length; i++) {
-    const r = records[i] as ConsumerRecord;
-    if (format === 'json' && r.value !== null && !isJsonText(r.value)) {
-      out.ascii(']');
-      const error = new ApiError(
-        'RECORD_CONVERSION',
-        `Record ${r.topic}-${r.partition}@${r.offset} is not JSON; read it with a consumer of the binary or string format, or move past it with positions`,
-      );
-      return { json: out.bytes(), count: i, error };
+  for (let s = 0; s < sources.length; s++) {
+    const source = sources[s] as RecordSource;
+    const cursor = source.records;
+    const head = Buffer.from(`{"topic":${JSON.stringify(source.topic)},"key":`, 'utf8');
+    const partitionField = Buffer.from(`,"partition":${source.partition},"offset":`, 'latin1');
+    while (cursor.next()) {
+      const keyEnd = cursor.keyEnd;
+      const valueEnd = cursor.valueEnd;
+      used += Math.max(0, keyEnd - cursor.keyStart) + Math.max(0, valueEnd - cursor.valueStart);
+      if (used > maxBytes && count > 0) return done(out, count, nextOffsets);
+      if (format === 'json' && valueEnd !== -1 && !isJsonText(cursor.valueBytes, cursor.valueStart, valueEnd)) {
+        const failed = { topic: source.topic, partition: source.partition, offset: cursor.offset };
+        const error = new ApiError(
+          'RECORD_CONVERSION',
+          `Record ${failed.topic}-${failed.partition}@${failed.offset} is not JSON; read it with a consumer of the binary or string format, or move past it with positions`,
+        );
+        return { ...done(out, count, nextOffsets), error, failed };
+      }
+      if (count > 0) out.ascii(',');
+      out.raw(head);
+      if (keyEnd === -1) out.ascii('null');
+      else key(out, format, cursor.keyBytes, cursor.keyStart, keyEnd);
+      out.ascii(',"value":');
+      if (valueEnd === -1) out.ascii('null');
+      else if (format === 'json') out.raw(cursor.valueBytes, cursor.valueStart, valueEnd);
+      else if (format === 'binary') out.base64(cursor.valueBytes, cursor.valueStart, valueEnd);
+      else out.string(cursor.valueBytes, cursor.valueStart, valueEnd);
+      out.raw(partitionField);
+      out.uint(cursor.offset);
+      out.ascii(',"timestamp":');
+      out.uint(cursor.timestamp);
+      if (cursor.headerCount === 0) out.ascii(',"headers":[]}');
+      else headers(out, format, cursor);
+      nextOffsets[s] = cursor.offset + 1;
+      count++;
     }
-    if (r.topic !== topic) {
-      topic = r.topic;
-      prefix = Buffer.from(`{"topic":${JSON.stringify(topic)},"key":`, 'utf8');
-    }
-    if (i > 0) out.ascii(',');
-    out.raw(prefix);
-    key(out, format, r.key);
-    out.ascii(',"value":');
-    if (r.value === null) out.ascii('null');
-    else if (format === 'json') out.raw(r.value);
-    else if (format === 'binary') out.base64(r.value);
-    else out.string(r.value);
-    out.ascii(`,"partition":${r.partition},"offset":${r.offset},"timestamp":${r.timestamp},"headers":`);
-    headers(out, format, r.headers);
-    out.ascii('}');
   }
+  return done(out, count, nextOffsets);
+}
+
+/** renderSources over a list of records (consecutive records of one partition form a source). */
+export function renderRecords(format: EmbeddedFormat, records: readonly ConsumerRecord[], maxBytes = Infinity): RenderedRecords {
+  const sources: RecordSource[] = [];
+  for (let start = 0; start < records.length; ) {
+    const first = records[start] as ConsumerRecord;
+    let end = start + 1;
+    while (end < records.length && (records[end] as ConsumerRecord).topic === first.topic && (records[end] as ConsumerRecord).partition === first.partition) end++;
+    sources.push({ topic: first.topic, partition: first.partition, records: new ArrayRecordCursor(records, start, end) });
+    start = end;
+  }
+  return renderSources(format, sources, maxBytes);
+}
+
+function done(out: JsonBytesWriter, count: number, nextOffsets: number[]): RenderedRecords {
   out.ascii(']');
-  return { json: out.bytes(), count: records.length };
+  return { json: out.bytes(), count, nextOffsets };
 }
 
 /** As toWireRecord: in the json format a key holding a JSON object or array is shown as JSON, any other as text. */
-function key(out: JsonBytesWriter, format: EmbeddedFormat, data: Buffer | null): void {
-  if (data === null) out.ascii('null');
-  else if (format === 'binary') out.base64(data);
-  else if (format === 'json' && (data[0] === 0x7b || data[0] === 0x5b) && isJsonText(data)) out.raw(data);
-  else out.string(data);
+function key(out: JsonBytesWriter, format: EmbeddedFormat, bytes: Buffer, start: number, end: number): void {
+  if (format === 'binary') out.base64(bytes, start, end);
+  else if (format === 'json' && end > start && (bytes[start] === 0x7b || bytes[start] === 0x5b) && isJsonText(bytes, start, end)) out.raw(bytes, start, end);
+  else out.string(bytes, start, end);
 }
 
-function headers(out: JsonBytesWriter, format: EmbeddedFormat, list: RecordHeader[]): void {
-  if (list.length === 0) {
-    out.ascii('[]');
-    return;
-  }
-  out.ascii('[');
-  list.forEach((h, i) => {
+function headers(out: JsonBytesWriter, format: EmbeddedFormat, cursor: RecordCursor): void {
+  out.ascii(',"headers":[');
+  cursor.headers().forEach((h, i) => {
     out.text(`${i > 0 ? ',' : ''}{"key":${JSON.stringify(h.key)},"value":`);
     if (h.value === null) out.ascii('null');
     else if (format === 'binary') out.base64(h.value);
     else out.string(h.value);
     out.ascii('}');
   });
-  out.ascii(']');
+  out.ascii(']}');
 }

@@ -1,12 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { ApiError, fromEngineError } from '../../../errors';
 import type { StorageEngine } from '../../../engine/storage-engine';
 import { formatFromAccept } from '../../media-types';
 import { PartitionParams, WireRecordSchema, errorResponses } from '../../schemas';
-import { toWireRecord } from '../../../produce/record-serde';
 import { signalOnClientGone } from '../../client-gone';
-import { withinRecordBudget } from '../../record-budget';
+import { fetchCursors } from '../consumers/array-record-cursor';
+import { renderSources } from '../consumers/records-json';
 import { assertPartitionExists } from '../topics/topic-routes';
 
 export const MAX_FETCH_BYTES = 64 * 1024 * 1024;
@@ -48,7 +49,7 @@ export const recordRoutes: FastifyPluginAsyncTypebox<RecordRoutesOptions> = asyn
     const { topic, partition } = request.params;
     const { offset, max_bytes, timeout, isolation_level } = request.query;
     await assertPartitionExists(engine, topic, partition);
-    const response = await engine.fetch({
+    const response = await fetchCursors(engine, {
       partitions: [{ topic, partition, offset }],
       maxBytes: max_bytes,
       maxWaitMs: timeout,
@@ -58,7 +59,12 @@ export const recordRoutes: FastifyPluginAsyncTypebox<RecordRoutesOptions> = asyn
     const result = response.partitions[0];
     if (result === undefined) return [];
     if (result.error !== undefined) throw fromEngineError(result.error, true);
-    reply.type(format === 'json' ? 'application/vnd.kafka.json.v2+json' : `application/vnd.kafka.${format}.v2+json`);
-    return withinRecordBudget(result.records, max_bytes).map((r) => toWireRecord(format, r));
+    const rendered = renderSources(format, [{ topic, partition, records: result.records }], max_bytes);
+    if (rendered.failed !== undefined) {
+      const { offset } = rendered.failed;
+      throw new ApiError('RECORD_CONVERSION', `Record ${topic}-${partition}@${offset} is not JSON; read it with Accept: application/vnd.kafka.binary.v2+json or string`);
+    }
+    // Already JSON text: sent as it is, not serialized again.
+    return (reply as FastifyReply).type(format === 'json' ? 'application/vnd.kafka.json.v2+json' : `application/vnd.kafka.${format}.v2+json`).send(rendered.json);
   });
 };

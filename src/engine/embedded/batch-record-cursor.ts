@@ -1,0 +1,189 @@
+import { EngineError, isEngineError } from '../engine-error';
+import type { RecordCursor, RecordHeader, TimestampType } from '../storage-engine';
+import type { ScannedBatch } from './batch-scanner';
+import { BATCH_HEADER_SIZE, COMPRESSION_NONE, CorruptBatchError, decompressRecords, MIN_RECORD_SIZE } from './codec/record-batch';
+import { readVarint, readVarlong, VarintError } from './codec/varint';
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Walks the records of v2 batches read from a log, in place: the varints of each record are read
+ * straight from the scanned bytes and the key and value are left where they are, as offsets into
+ * those bytes (see RecordCursor). It checks each record's structure as decodeRecords does, so a
+ * malformed batch is CORRUPT_MESSAGE here too, never garbage; a compressed batch is decompressed
+ * (CRC checked first) when the walk reaches it and then walked the same way. An uncompressed
+ * batch's CRC is not checked on reads, as in decodeRecords.
+ *
+ * Yields the records with from <= offset < upTo, the bounds the object path applies.
+ */
+export class BatchRecordCursor implements RecordCursor {
+  offset = 0;
+  timestamp = 0;
+  timestampType: TimestampType = 'CreateTime';
+  keyBytes: Buffer = EMPTY;
+  keyStart = 0;
+  keyEnd = -1;
+  valueBytes: Buffer = EMPTY;
+  valueStart = 0;
+  valueEnd = -1;
+  headerCount = 0;
+  /** The varint readers' position in `bytes`. */
+  pos = 0;
+  private bytes: Buffer = EMPTY;
+  /** End of the current batch's records in `bytes`. */
+  private end = 0;
+  private remaining = 0;
+  private nextBatch = 0;
+  private headersPos = 0;
+  private baseOffset = 0;
+  private baseTimestamp = 0;
+  /** The batch's LogAppendTime, every record's timestamp; -1 for CreateTime. */
+  private logAppendTime = -1;
+  private batchPos = 0;
+
+  constructor(
+    private readonly batches: readonly ScannedBatch[],
+    private readonly from: number,
+    private readonly upTo: number,
+    /** Names the partition and segment in corruption messages. */
+    private readonly where: string,
+  ) {}
+
+  get empty(): boolean {
+    return this.batches.length === 0;
+  }
+
+  next(): boolean {
+    try {
+      for (;;) {
+        while (this.remaining === 0) {
+          if (this.nextBatch >= this.batches.length) return false;
+          this.openBatch(this.batches[this.nextBatch++] as ScannedBatch);
+        }
+        this.readRecord();
+        if (this.offset < this.from) continue;
+        if (this.offset >= this.upTo) {
+          this.remaining = 0;
+          this.nextBatch = this.batches.length;
+          return false;
+        }
+        return true;
+      }
+    } catch (err) {
+      if (isEngineError(err)) throw err;
+      if (!(err instanceof CorruptBatchError) && !(err instanceof VarintError)) throw err;
+      throw new EngineError('CORRUPT_MESSAGE', `Corrupt record batch at offset ${this.baseOffset} in ${this.where}: ${err.message}`, { cause: err });
+    }
+  }
+
+  headers(): RecordHeader[] {
+    const list: RecordHeader[] = [];
+    const b = this.bytes;
+    const saved = this.pos;
+    this.pos = this.headersPos;
+    for (let h = 0; h < this.headerCount; h++) {
+      const keyLength = this.varint();
+      const keyStart = this.pos;
+      this.pos += keyLength;
+      const valueLength = this.varint();
+      const valueStart = this.pos;
+      this.pos += Math.max(0, valueLength);
+      list.push({ key: b.toString('utf8', keyStart, keyStart + keyLength), value: valueLength === -1 ? null : b.subarray(valueStart, valueStart + valueLength) });
+    }
+    this.pos = saved;
+    return list;
+  }
+
+  private openBatch(batch: ScannedBatch): void {
+    const header = batch.header;
+    this.baseOffset = header.baseOffset;
+    this.baseTimestamp = header.baseTimestamp;
+    this.timestampType = header.timestampType;
+    this.logAppendTime = header.timestampType === 'LogAppendTime' ? header.maxTimestamp : -1;
+    this.batchPos = batch.filePosition;
+    const end = batch.pos + header.sizeInBytes;
+    if (end > batch.buf.length) throw new CorruptBatchError(`record batch needs ${header.sizeInBytes} bytes, the read has ${batch.buf.length - batch.pos}`);
+    if (header.compression === COMPRESSION_NONE) {
+      this.bytes = batch.buf;
+      this.pos = batch.pos + BATCH_HEADER_SIZE;
+      this.end = end;
+    } else {
+      this.bytes = decompressRecords(batch.buf, batch.pos, end, header.compression);
+      this.pos = 0;
+      this.end = this.bytes.length;
+    }
+    this.keyBytes = this.valueBytes = this.bytes;
+    const count = header.recordCount;
+    if (count < 0 || count * MIN_RECORD_SIZE > this.end - this.pos) {
+      throw new CorruptBatchError(`record batch at file position ${this.batchPos} claims ${count} records in ${this.end - this.pos} bytes of records`);
+    }
+    this.remaining = count;
+    if (count === 0) this.assertBatchEnd();
+  }
+
+  /** One record's fields; the same structure checks as the decoder's. */
+  private readRecord(): void {
+    const length = this.varint();
+    const recordEnd = this.pos + length;
+    if (length < MIN_RECORD_SIZE - 1 || recordEnd > this.end) throw new CorruptBatchError(`a record at ${this.pos} has invalid length ${length}`);
+    this.pos++; // attributes: unused in v2
+    const timestampDelta = this.varlong();
+    this.offset = this.baseOffset + this.varint();
+    this.timestamp = this.logAppendTime === -1 ? this.baseTimestamp + timestampDelta : this.logAppendTime;
+    let n = this.varint();
+    this.keyStart = this.pos;
+    if (n === -1) this.keyEnd = -1;
+    else {
+      if (n < -1 || this.pos + n > recordEnd) throw new CorruptBatchError(`invalid key length ${n} at position ${this.pos}`);
+      this.pos = this.keyEnd = this.pos + n;
+    }
+    n = this.varint();
+    this.valueStart = this.pos;
+    if (n === -1) this.valueEnd = -1;
+    else {
+      if (n < -1 || this.pos + n > recordEnd) throw new CorruptBatchError(`invalid value length ${n} at position ${this.pos}`);
+      this.pos = this.valueEnd = this.pos + n;
+    }
+    const headerCount = this.varint();
+    this.headerCount = headerCount;
+    if (headerCount !== 0) this.skipHeaders(headerCount, recordEnd);
+    if (this.pos !== recordEnd) throw new CorruptBatchError(`a record ends at ${this.pos}, its length says ${recordEnd}`);
+    if (--this.remaining === 0) this.assertBatchEnd();
+  }
+
+  private skipHeaders(count: number, recordEnd: number): void {
+    if (count < 0 || count * 2 > recordEnd - this.pos) throw new CorruptBatchError(`invalid header count ${count}`);
+    this.headersPos = this.pos;
+    for (let h = 0; h < count; h++) {
+      const keyLength = this.varint();
+      if (keyLength < 0 || this.pos + keyLength > recordEnd) throw new CorruptBatchError(`header ${h} has invalid key length ${keyLength}`);
+      this.pos += keyLength;
+      const valueLength = this.varint();
+      if (valueLength < -1 || this.pos + valueLength > recordEnd) throw new CorruptBatchError(`header ${h} has invalid value length ${valueLength}`);
+      if (valueLength > 0) this.pos += valueLength;
+    }
+  }
+
+  private assertBatchEnd(): void {
+    if (this.pos !== this.end) throw new CorruptBatchError(`record batch at file position ${this.batchPos} has ${this.end - this.pos} bytes after its records`);
+  }
+
+  /** A zig-zag varint; one-byte values (most lengths and deltas) without a call. */
+  private varint(): number {
+    const b = this.bytes[this.pos];
+    if (b !== undefined && b < 0x80) {
+      this.pos++;
+      return (b >>> 1) ^ -(b & 1);
+    }
+    return readVarint(this.bytes, this);
+  }
+
+  private varlong(): number {
+    const b = this.bytes[this.pos];
+    if (b !== undefined && b < 0x80) {
+      this.pos++;
+      return (b >>> 1) ^ -(b & 1);
+    }
+    return readVarlong(this.bytes, this);
+  }
+}
