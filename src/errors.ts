@@ -51,7 +51,7 @@ export const ERRORS = {
   RATE_LIMITED: { errorCode: 42901, status: 429, doc: 'Too many requests.' },
   // 5xx
   INTERNAL_ERROR: { errorCode: 50001, status: 500, doc: 'Unexpected server error.' },
-  TRANSACTIONS_UNSUPPORTED: { errorCode: 50101, status: 501, doc: 'The storage engine does not serve transactions (the kafka engine, for now).' },
+  TRANSACTIONS_UNSUPPORTED: { errorCode: 50101, status: 501, doc: 'The storage engine does not serve transactions (a Kafka cluster that cannot write transaction markers).' },
   ENGINE_ERROR: { errorCode: 50002, status: 500, doc: 'The storage engine failed the request.' },
   ENGINE_RETRIABLE: { errorCode: 50003, status: 500, doc: 'The storage engine failed with a retriable error; retrying may succeed.' },
   SHUTTING_DOWN: { errorCode: 50301, status: 503, doc: 'The server is shutting down.' },
