@@ -35,7 +35,7 @@ import { createKafkajsCluster, type KjsCluster } from './kafkajs-internals';
  * The kafka engine: Basket's StorageEngine in front of an Apache Kafka cluster, through kafkajs.
  *
  * Parts: a metadata view (brokers, controller, leaders) and leader-routed Produce/ListOffsets on one
- * kafkajs Cluster ("control"); fetches on `fetchConnections` further Clusters (KafkaFetcher); topic
+ * kafkajs Cluster ("control"), appends with idempotent producer ids (KafkaAppender, KafkaProducerPool); fetches on `fetchConnections` further Clusters (KafkaFetcher); topic
  * admin on kafkajs's admin client (KafkaTopicAdmin); reachability in KafkaConnectivity.
  *
  * Invariants: every public method throws only EngineError; while the cluster is unreachable every

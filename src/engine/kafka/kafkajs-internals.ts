@@ -18,6 +18,11 @@
  * runs its own fetch loop and rebalance callbacks, while Basket's consumer layer already speaks the
  * group protocol through its GroupCoordinator interface and reads through the engine's fetch.
  *
+ * Idempotent appends and transactions use the Broker's InitProducerId, AddPartitionsToTxn,
+ * AddOffsetsToTxn, TxnOffsetCommit and EndTxn: kafkajs's own idempotent producer asks the controller
+ * for its producer id (any broker answers it), and its transactional producer owns the sequences and
+ * the sends that Basket's transactions layer makes through `engine.append` (see README).
+ *
  * kafkajs 2.2.4 is its last release, so these shapes do not move under us; still, they are typed
  * here (only what is used) and exercised by the engine compliance suite, so a change shows up as a
  * failing test rather than a wrong answer. package.json should pin kafkajs to that exact version.
