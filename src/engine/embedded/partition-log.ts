@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { EngineError, isEngineError } from '../engine-error';
 import { Acks, AppendResult, ConsumerRecord, IsolationLevel, ProducerBatchIdentity, ProducerRecord } from '../storage-engine';
-import { CorruptBatchError, DecodedRecord, decodeRecords, encodeRecordBatch, RecordBatchHeader, RecordInput } from './codec/record-batch';
+import { CorruptBatchError, DecodedRecord, decodeRecords, encodeRecordBatch, RecordBatchHeader } from './codec/record-batch';
 import { ScannedBatch } from './batch-scanner';
 import { FileOps } from './file-ops';
 import { LogConfig } from './log-config';
@@ -215,14 +215,14 @@ export class PartitionLog {
     }
     if (missingTimestamp && now > maxTimestamp) maxTimestamp = now;
     if (logAppendTime) maxTimestamp = now;
-    const inputs = missingTimestamp ? withTimestamps(records, now) : (records as RecordInput[]);
     const baseOffset = this.logEndOffset;
     let buffer: Buffer;
     try {
-      buffer = encodeRecordBatch(inputs, {
+      buffer = encodeRecordBatch(records, {
         baseOffset,
         timestampType: this.config.timestampType,
         logAppendTime: now,
+        defaultTimestamp: now,
         compression: this.config.compression,
         ...producer,
         isTransactional: transactional,
@@ -539,12 +539,6 @@ export class PartitionLog {
     this.recent.clear();
     if (error !== undefined && !isEngineError(error)) throw error;
   }
-}
-
-function withTimestamps(records: ProducerRecord[], now: number): RecordInput[] {
-  return records.map((r) =>
-    r.timestamp === undefined ? { key: r.key, value: r.value, headers: r.headers, timestamp: now } : (r as RecordInput),
-  );
 }
 
 function noop(): void {}

@@ -21,7 +21,7 @@ import {
   PRODUCER_EPOCH_OFFSET,
   PRODUCER_ID_OFFSET,
   RecordHeaderBytes,
-  RecordInput,
+  EncoderRecordInput,
   RECORD_COUNT_OFFSET,
   TIMESTAMP_TYPE_MASK,
   TRANSACTIONAL_MASK,
@@ -49,7 +49,7 @@ function headersSize(headers: RecordHeaderBytes[] | undefined): number {
   return size;
 }
 
-function checkTimestamp(timestamp: number, index: number): void {
+function checkTimestamp(timestamp: number | undefined, index: number): asserts timestamp is number {
   if (!Number.isSafeInteger(timestamp)) {
     throw new RangeError(`record ${index} has timestamp ${timestamp}, expected an integer number of ms`);
   }
@@ -61,7 +61,7 @@ function checkTimestamp(timestamp: number, index: number): void {
  * is written into a single allocation. baseTimestamp is the first record's timestamp (as Kafka's
  * builder does); deltas may be negative.
  */
-export function encodeRecordBatch(records: RecordInput[], options: BatchEncodeOptions): Buffer {
+export function encodeRecordBatch(records: readonly EncoderRecordInput[], options: BatchEncodeOptions): Buffer {
   const compression = options.compression ?? COMPRESSION_NONE;
   if (compression === COMPRESSION_NONE) return encodePlainBatch(records, options, true);
   return compressBatch(encodePlainBatch(records, options, false), compression);
@@ -84,7 +84,7 @@ function compressBatch(plain: Buffer, compression: number): Buffer {
 }
 
 /** An uncompressed batch; without `withCrc` the CRC field is left unset for the caller to fill. */
-function encodePlainBatch(records: RecordInput[], options: BatchEncodeOptions, withCrc: boolean): Buffer {
+function encodePlainBatch(records: readonly EncoderRecordInput[], options: BatchEncodeOptions, withCrc: boolean): Buffer {
   const count = records.length;
   if (count < 1) throw new RangeError('a record batch needs at least one record');
   if (bodySizes.length < count) {
@@ -95,12 +95,14 @@ function encodePlainBatch(records: RecordInput[], options: BatchEncodeOptions, w
   }
   const sizes = bodySizes;
 
-  const baseTimestamp = records[0].timestamp;
+  const defaultTimestamp = options.defaultTimestamp;
+  const baseTimestamp = records[0].timestamp ?? defaultTimestamp;
+  if (baseTimestamp === undefined) throw new RangeError('record 0 has no timestamp and the batch no defaultTimestamp');
   let maxTimestamp = baseTimestamp;
   let total = BATCH_HEADER_SIZE;
   for (let i = 0; i < count; i++) {
     const r = records[i];
-    const ts = r.timestamp;
+    const ts = r.timestamp ?? defaultTimestamp;
     checkTimestamp(ts, i);
     if (ts > maxTimestamp) maxTimestamp = ts;
     const keyLength = byteLength(r.key);
@@ -145,7 +147,7 @@ function encodePlainBatch(records: RecordInput[], options: BatchEncodeOptions, w
     const r = records[i];
     pos = writeVarint(buf, pos, sizes[i]);
     buf[pos++] = 0; // record attributes: unused in v2
-    pos = writeVarlong(buf, pos, r.timestamp - baseTimestamp);
+    pos = writeVarlong(buf, pos, (r.timestamp ?? baseTimestamp) - baseTimestamp);
     pos = writeVarint(buf, pos, i);
     pos = writeData(buf, pos, r.key, keySizes[i] as number);
     pos = writeData(buf, pos, r.value, valueSizes[i] as number);

@@ -77,11 +77,16 @@ export interface RecordInput {
   timestamp: number;
 }
 
+/** What the encoder takes: a record whose CreateTime may be absent (then the batch's `defaultTimestamp`). */
+export type EncoderRecordInput = Omit<RecordInput, 'timestamp'> & { timestamp?: number };
+
 export interface BatchEncodeOptions {
   baseOffset: number;
   /** LogAppendTime: maxTimestamp = logAppendTime, and readers take it as every record's timestamp. */
   timestampType?: 'CreateTime' | 'LogAppendTime';
   logAppendTime?: number;
+  /** CreateTime of the records that have none (required when any has none). */
+  defaultTimestamp?: number;
   /** Defaults -1, -1, -1: no idempotent producer. */
   producerId?: number;
   producerEpoch?: number;

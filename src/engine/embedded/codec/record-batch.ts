@@ -22,6 +22,7 @@ export type {
   CompressionName,
   RecordHeaderBytes,
   RecordInput,
+  EncoderRecordInput,
   BatchEncodeOptions,
   DecodedRecord,
 } from './record-batch-format';
