@@ -22,8 +22,10 @@ export interface KafkaTransactionCoordinatorOptions {
    * aborted records; tests turn this off to drive the protocol against such a cluster.
    */
   requireMarkers?: boolean;
-  /** How often open transactions are checked against their timeout. */
+  /** How often open transactions are checked against their timeout (and ended ones against their expiration). */
   abortCheckIntervalMs?: number;
+  /** Kafka's transactional.id.expiration.ms: an ended transactional id idle this long is forgotten here (7 days). */
+  transactionalIdExpirationMs?: number;
   now?: () => number;
 }
 
@@ -118,7 +120,7 @@ export class KafkaTransactionCoordinator implements TransactionCoordinator {
     }
     this.unsupported = undefined;
     if (this.timer === undefined) {
-      this.timer = setInterval(() => void this.expireDue(), this.options.abortCheckIntervalMs ?? 1000);
+      this.timer = setInterval(() => void this.sweep(), this.options.abortCheckIntervalMs ?? 1000);
       this.timer.unref();
     }
   }
@@ -144,6 +146,12 @@ export class KafkaTransactionCoordinator implements TransactionCoordinator {
     return this.locks.run(id, async () => {
       // Kafka aborts an open transaction of the id and bumps the epoch: the old session is fenced.
       const { producerId, producerEpoch } = await this.onTxnCoordinator(id, `begin a transaction of '${id}'`, (b) => b.initProducerId({ transactionalId: id, transactionTimeout: timeoutMs }));
+      const previous = this.metas.get(id);
+      if (previous !== undefined) {
+        // Fenced at Kafka from now on, whether or not the rest of this begin succeeds.
+        this.metas.delete(id);
+        this.retire(previous, true);
+      }
       const now = this.now();
       const partitions = mergePartitions([], request.partitions ?? []);
       const meta: TransactionMetadata = {
@@ -335,10 +343,16 @@ export class KafkaTransactionCoordinator implements TransactionCoordinator {
     return done;
   }
 
-  private async expireDue(): Promise<void> {
+  /** Aborts open transactions past their timeout; forgets ended transactional ids idle past their expiration. */
+  private async sweep(): Promise<void> {
     const now = this.now();
+    const expiration = this.options.transactionalIdExpirationMs ?? 604_800_000;
     for (const meta of [...this.metas.values()]) {
       if (this.closed) return;
+      if ((meta.state === 'CompleteCommit' || meta.state === 'CompleteAbort') && now - meta.lastUpdateTimestamp > expiration) {
+        await this.forget(meta.transactionalId);
+        continue;
+      }
       if (meta.state !== 'Ongoing' || now < meta.startTimestamp + meta.timeoutMs) continue;
       await this.locks
         .run(meta.transactionalId, async () => {

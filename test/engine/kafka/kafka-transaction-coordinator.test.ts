@@ -159,6 +159,24 @@ describe('kafka transaction coordinator', () => {
     await rejectsWithTxn(coordinator.end(meta.transactionId, true), 'TRANSACTION_EXPIRED');
   });
 
+  test('an ended transactional id idle past its expiration is forgotten; its transactions are still described', TEST_TIMEOUT, async () => {
+    const short = engine.transactionCoordinator({ requireMarkers: false, abortCheckIntervalMs: 20, transactionalIdExpirationMs: 100 });
+    await short.start();
+    try {
+      const meta = await short.begin({ transactionalId: 'short-lived' });
+      await short.end(meta.transactionId, true);
+      assert.equal(short.byTransactionalId('short-lived')?.state, 'CompleteCommit');
+      const deadline = Date.now() + 5000;
+      while (short.byTransactionalId('short-lived') !== undefined) {
+        assert.ok(Date.now() < deadline, 'the transactional id was not forgotten in time');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.equal(short.describe(meta.transactionId).state, 'CompleteCommit');
+    } finally {
+      await short.close();
+    }
+  });
+
   test('bad requests are refused before Kafka is asked', TEST_TIMEOUT, async () => {
     await rejectsWithTxn(coordinator.begin({ timeoutMs: 0 }), 'INVALID_TRANSACTION_TIMEOUT');
     await rejectsWithTxn(coordinator.begin({ transactionalId: 'x'.repeat(256) }), 'INVALID_REQUEST');
