@@ -147,7 +147,7 @@ function encodePlainBatch(records: readonly EncoderRecordInput[], options: Batch
     const r = records[i];
     pos = writeVarint(buf, pos, sizes[i]);
     buf[pos++] = 0; // record attributes: unused in v2
-    pos = writeVarlong(buf, pos, (r.timestamp ?? baseTimestamp) - baseTimestamp);
+    pos = writeVarlong(buf, pos, (r.timestamp ?? (defaultTimestamp as number)) - baseTimestamp);
     pos = writeVarint(buf, pos, i);
     pos = writeData(buf, pos, r.key, keySizes[i] as number);
     pos = writeData(buf, pos, r.value, valueSizes[i] as number);

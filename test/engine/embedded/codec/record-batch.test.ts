@@ -270,3 +270,26 @@ test('encoding a bigger batch after a smaller one and vice versa gives independe
   assertSameRecords(decodeRecords(b1), big, 0);
   assertSameRecords(decodeRecords(s1), small, 0);
 });
+
+test('records without a timestamp take the batch default, first or not, and sizes stay exact', () => {
+  const now = T0 + 5000;
+  const cases = [
+    [{ timestamp: T0 }, {}, { timestamp: T0 + 99_999 }, {}],
+    [{}, { timestamp: T0 }, {}],
+    [{}, {}],
+  ];
+  for (const stamps of cases) {
+    const records = stamps.map((s, i) => ({ key: `k${i}`, value: Buffer.from(`value ${i}`), ...s }));
+    const batch = encodeRecordBatch(records, { baseOffset: 7, defaultTimestamp: now });
+    assert.equal(isBatchCrcValid(batch), true);
+    const decoded = decodeRecords(batch);
+    assert.deepEqual(
+      decoded.map((d) => d.timestamp),
+      stamps.map((s) => s.timestamp ?? now),
+    );
+    assert.deepEqual(decoded.map((d) => d.value?.toString()), records.map((r) => r.value.toString()));
+    const expectedMax = Math.max(...stamps.map((s) => s.timestamp ?? now));
+    assert.equal(readBatchHeader(batch).maxTimestamp, expectedMax);
+  }
+  assert.throws(() => encodeRecordBatch([{ key: null, value: null }], { baseOffset: 0 }), RangeError);
+});
