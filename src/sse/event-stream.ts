@@ -5,14 +5,21 @@ import type { SharedRecord } from './shared-record';
 import { encodeCursor, NOT_READ, type StreamPositions, type TopicSet } from './stream-cursor';
 import { sseFrame, type EventStreamWriter } from './event-stream-writer';
 
+/** Encoded frames of one delivery (a tail's records array) for one-partition streams, by format and start. */
+const SOLO_FRAMES = new WeakMap<readonly SharedRecord[], Map<string, Buffer>>();
+/** The frames built or found last; holds one delivery's buffer at most. */
+let lastSolo: { records: readonly SharedRecord[]; from: number; format: EmbeddedFormat; frames: Buffer } = {
+  records: [],
+  from: -1,
+  format: 'json',
+  frames: Buffer.alloc(0),
+};
+
 /**
  * Why a stream ended, as its final `end` event says. Every one but `closed` (the client went away)
  * sends that event with the resume cursor as its `id`, so the client's EventSource reconnects after
  * the `retry:` delay and carries on exactly where it was.
  */
-/** Encoded frames of one delivery (a tail's records array) for one-partition streams, by format and start. */
-const SOLO_FRAMES = new WeakMap<readonly SharedRecord[], Map<string, Buffer>>();
-
 export type EndReason = 'slow_consumer' | 'shutdown' | 'error' | 'rebalance' | 'closed';
 
 export interface EventStreamParams {
@@ -158,15 +165,17 @@ export class EventStream implements FeedSink {
    * written to every socket.
    */
   private soloFrames(records: readonly SharedRecord[], from: number): Buffer {
+    const format = this.params.format;
+    // A lap hands the same delivery to subscriber after subscriber: the last frames usually fit.
+    if (lastSolo.records === records && lastSolo.from === from && lastSolo.format === format) return lastSolo.frames;
     let byKey = SOLO_FRAMES.get(records);
     if (byKey === undefined) {
       byKey = new Map();
       SOLO_FRAMES.set(records, byKey);
     }
-    const key = `${this.params.format}|${from}`;
+    const key = `${format}|${from}`;
     let frames = byKey.get(key);
     if (frames === undefined) {
-      const format = this.params.format;
       let out = '';
       for (let i = from; i < records.length; i++) {
         const data = records[i].data(format);
@@ -175,6 +184,7 @@ export class EventStream implements FeedSink {
       frames = Buffer.from(out, 'utf8');
       byKey.set(key, frames);
     }
+    lastSolo = { records, from, format, frames };
     return frames;
   }
 

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EngineError } from '../engine/engine-error';
-import type { FetchPartitionResult, IsolationLevel, StorageEngine } from '../engine/storage-engine';
+import type { ConsumerRecord, FetchPartitionResult, IsolationLevel, StorageEngine } from '../engine/storage-engine';
 import { shareRecords, type SharedRecord } from './shared-record';
+import { SubscriberRing } from './subscriber-ring';
 
 /** Whoever reads a partition through a tail: one partition of one event stream. */
 export interface TailSubscriber {
@@ -18,10 +19,11 @@ export interface PartitionTailOptions {
   maxBytes: number;
   /** How long one fetch parks in the engine; an append wakes it long before. */
   maxWaitMs: number;
+  /** Subscribers served between two turns of the event loop; default 1024. */
+  sliceSize?: number;
 }
 
 const FIRST_BACKOFF_MS = 50;
-/** Subscribers served between two turns of the event loop. */
 const FAN_OUT_SLICE = 1024;
 const MAX_BACKOFF_MS = 2000;
 
@@ -30,18 +32,33 @@ const MAX_BACKOFF_MS = 2000;
  * time, woken by the append that moves the high watermark (or last stable offset), whose records go
  * to every subscriber. Thousands of streams on one partition cost one fetch and one decode per batch.
  *
- * Invariants: `position` is the offset of the fetch in flight and only grows; every subscriber has
+ * Fetching and handing out run side by side. Fetched records join `window` (the records some
+ * subscriber may still lack, in offset order, ending just below `position`), and laps walk the
+ * subscribers in a fixed order, handing each one whatever of the window it lacks in one delivery.
+ * A record fetched in the middle of a lap goes to the rest of that lap's subscribers at once and to
+ * the ones before in the next lap, so no subscriber waits for more than about one lap however the
+ * appends fall; a subscriber that fell behind gets its missing records together, in one write.
+ *
+ * Invariants: `position` is the offset of the next fetch and only grows; every subscriber has
  * `next >= position` when it joins (subscribers behind the tail catch up with their own reads first,
  * so history is paced by each client and never bursts through here), and records below a
- * subscriber's `next` are not handed to it again. The tail runs while it has subscribers: the last
- * one leaving aborts the fetch and the tail is dropped (`onIdle`). It never waits for a subscriber;
- * a subscriber that cannot take what it is given deals with that itself (the stream's buffer bound).
+ * subscriber's `next` are not handed to it again. A lap that started at position P leaves every
+ * subscriber at P or past it, so then the window drops what lies below P. The window holds at most
+ * about `maxBytes` (plus one fetch): past it the fetch waits for a lap to end. The tail runs while it
+ * has subscribers: the last one leaving aborts the fetch and the tail is dropped (`onIdle`). It never
+ * waits for a subscriber; a subscriber that cannot take what it is given deals with that itself (the
+ * stream's buffer bound).
  */
 export class PartitionTail {
   private pos: number;
-  private readonly subscribers = new Set<TailSubscriber>();
+  private readonly ring = new SubscriberRing<TailSubscriber>();
+  /** Replaced, never changed in place: a delivery's array identity names its content (frame caches). */
+  private window: readonly SharedRecord[] = [];
+  private windowBytes = 0;
   private controller: AbortController | undefined;
   private running = false;
+  private lapping = false;
+  private lapEnded: (() => void) | undefined;
   private stopped = false;
 
   constructor(
@@ -61,7 +78,7 @@ export class PartitionTail {
   }
 
   get subscriberCount(): number {
-    return this.subscribers.size;
+    return this.ring.size;
   }
 
   get isStopped(): boolean {
@@ -73,21 +90,25 @@ export class PartitionTail {
     if (subscriber.next < this.pos) {
       throw new Error(`a subscriber at ${subscriber.next} cannot join the tail of ${this.topic}-${this.partition} at ${this.pos}`);
     }
-    this.subscribers.add(subscriber);
+    this.ring.add(subscriber);
     if (!this.running) void this.run();
   }
 
   remove(subscriber: TailSubscriber): void {
-    if (!this.subscribers.delete(subscriber) || this.subscribers.size > 0) return;
-    this.stop();
+    if (!this.ring.delete(subscriber)) return;
+    if (this.ring.size === 0) this.stop();
+    else if (!this.lapping && this.ring.sparse) this.ring.compact();
   }
 
   /** Stops reading; current subscribers are dropped without a word (their streams are ending). */
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
-    this.subscribers.clear();
+    this.ring.clear();
+    this.window = [];
+    this.windowBytes = 0;
     this.controller?.abort();
+    this.lapEnded?.();
     this.onIdle(this);
   }
 
@@ -95,6 +116,10 @@ export class PartitionTail {
     this.running = true;
     let backoff = FIRST_BACKOFF_MS;
     while (!this.stopped) {
+      if (this.lapping && this.windowBytes >= this.options.maxBytes) {
+        await new Promise<void>((resolve) => (this.lapEnded = resolve));
+        continue;
+      }
       const controller = new AbortController();
       this.controller = controller;
       let result: FetchPartitionResult | undefined;
@@ -125,34 +150,69 @@ export class PartitionTail {
       }
       backoff = FIRST_BACKOFF_MS;
       if (result.nextOffset <= this.pos && result.records.length === 0) continue;
-      const shared = shareRecords(result.records);
+      if (result.records.length > 0) {
+        this.window = this.window.concat(shareRecords(result.records));
+        for (const r of result.records) this.windowBytes += recordBytes(r);
+      }
       this.pos = Math.max(this.pos, result.nextOffset);
-      await this.fanOut(shared, result.nextOffset);
+      if (!this.lapping) void this.lap();
     }
     this.running = false;
   }
 
   /**
-   * Hands the records to every subscriber, yielding to the event loop between slices so that ten
-   * thousand socket writes do not hold up produce requests. Subscribers that join meanwhile are
-   * already at the new position; a delivery may end its stream, which leaves the set mid-loop.
+   * Laps over the subscribers until a whole lap finds none behind, yielding to the event loop
+   * between slices so that ten thousand socket writes do not hold up produce requests (nor the
+   * fetch that brings the next records, which the rest of the lap then hands out too). A delivery
+   * may end its stream, which leaves a hole in the ring mid-lap.
    */
-  private async fanOut(records: readonly SharedRecord[], nextOffset: number): Promise<void> {
-    const subscribers = [...this.subscribers];
-    for (let i = 0; i < subscribers.length; i++) {
-      if (i > 0 && i % FAN_OUT_SLICE === 0) {
-        await new Promise((resolve) => setImmediate(resolve));
-        if (this.stopped) return;
+  private async lap(): Promise<void> {
+    this.lapping = true;
+    const slice = this.options.sliceSize ?? FAN_OUT_SLICE;
+    let served = 0;
+    for (;;) {
+      const floor = this.pos;
+      let behind = false;
+      for (let i = 0; i < this.ring.length; i++) {
+        const subscriber = this.ring.at(i);
+        if (subscriber !== undefined && subscriber.next < this.pos) {
+          behind = true;
+          subscriber.deliver(this.window, this.pos);
+          if (++served % slice === 0) {
+            await new Promise((resolve) => setImmediate(resolve));
+            if (this.stopped) return;
+          }
+        }
       }
-      subscribers[i].deliver(records, nextOffset);
+      if (this.stopped) return;
+      this.ring.compact();
+      this.dropBelow(floor);
+      if (!behind && floor === this.pos) break;
     }
+    this.lapping = false;
+    const ended = this.lapEnded;
+    this.lapEnded = undefined;
+    ended?.();
+  }
+
+  /** Every subscriber is at `floor` or past it: the window forgets what lies below. */
+  private dropBelow(floor: number): void {
+    const window = this.window;
+    let from = 0;
+    while (from < window.length && window[from].offset < floor) this.windowBytes -= recordBytes(window[from++].record);
+    if (from > 0) this.window = window.slice(from);
+    if (this.window.length === 0) this.windowBytes = 0;
   }
 
   private failAll(err: EngineError): void {
-    const subscribers = [...this.subscribers];
+    const subscribers = this.ring.members();
     this.stop();
     for (const s of subscribers) s.fail(err);
   }
+}
+
+function recordBytes(record: ConsumerRecord): number {
+  return (record.key?.length ?? 0) + (record.value?.length ?? 0) + 64;
 }
 
 export function asEngineError(err: unknown, topic: string, partition: number): EngineError {

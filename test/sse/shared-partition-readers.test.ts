@@ -41,8 +41,10 @@ async function engineWithFetchCount(t: TestContext): Promise<{ engine: StorageEn
 class CollectingSink implements FeedSink {
   readonly records: SharedRecord[] = [];
   failed: EngineError | undefined;
+  onDeliver: (() => void) | undefined;
   deliverFeed(_feed: PartitionFeed, records: readonly SharedRecord[], from: number): void {
     this.records.push(...records.slice(from));
+    this.onDeliver?.();
   }
   feedFailed(_feed: PartitionFeed, err: EngineError): void {
     this.failed = err;
@@ -106,6 +108,59 @@ test('a subscriber behind the tail catches up with its own reads, then joins the
   await eventually(() => behind.records.length === 31 && live.records.length === 11, 'both get the next record');
   liveFeed.stop();
   behindFeed.stop();
+});
+
+test('appends landing while the tail hands out to thousands: every subscriber gets every record once, in order', async (t) => {
+  const { engine } = await engineWithFetchCount(t);
+  await engine.createTopic({ name: 'laps', partitions: 1 });
+  const readers = new SharedPartitionReaders(engine, { maxBytes: 1 << 20, maxWaitMs: 30_000 });
+  t.after(() => readers.close());
+  const options = { engine, readers, isolationLevel: 'read_committed' as const, catchUpBytes: 1 << 20 };
+  // More subscribers than one slice of a lap, so laps yield to the event loop and appends land mid-lap.
+  const sinks = Array.from({ length: 2500 }, () => new CollectingSink());
+  const feeds = sinks.map((sink) => new PartitionFeed(sink, 0, 'laps', 0, 0, options));
+  for (const f of feeds) f.start();
+  await eventually(() => feeds.every((f) => f.tailing), 'every feed on the tail');
+  // A subscriber leaving in the middle of a lap must not disturb the others' turns.
+  const leaver = 1800;
+  sinks[leaver].onDeliver = () => feeds[leaver].stop();
+  // Each delivery to subscriber 1500 appends again, so records keep arriving while laps run.
+  let appended = 1;
+  const appends: Promise<unknown>[] = [engine.append('laps', 0, values(1, 'a'), { acks: 1 })];
+  sinks[1500].onDeliver = () => {
+    if (appended < 12) appends.push(engine.append('laps', 0, values(2, `b${appended++}-`), { acks: 1 }));
+  };
+  await eventually(() => appended === 12 && sinks.every((s, i) => i === leaver || s.records.length === 23), 'every record to every subscriber', 20_000);
+  await Promise.all(appends);
+  const expected = Array.from({ length: 23 }, (_, i) => i);
+  for (const [i, s] of sinks.entries()) if (i !== leaver) assert.deepEqual(s.records.map((r) => r.offset), expected, `subscriber ${i}`);
+  assert.equal(sinks[leaver].records.length >= 1, true);
+  assert.equal(readers.tail('laps', 0, 'read_committed')?.subscriberCount, 2499);
+  for (const f of feeds) f.stop();
+  assert.equal(readers.size, 0);
+});
+
+test('a record fetched in the middle of a lap goes to the rest of that lap at once, and to the ones before in the next', async (t) => {
+  const { engine } = await engineWithFetchCount(t);
+  await engine.createTopic({ name: 'merge', partitions: 1 });
+  // One batch per fetch (a one-record batch is about 70 bytes) and a turn of the event loop after
+  // every delivery: a lap over 2,000 subscribers spans 2,000 turns, while the fetch of the second
+  // batch is one file read.
+  const readers = new SharedPartitionReaders(engine, { maxBytes: 100, maxWaitMs: 30_000, sliceSize: 1 });
+  t.after(() => readers.close());
+  const options = { engine, readers, isolationLevel: 'read_committed' as const, catchUpBytes: 1 << 20 };
+  const sinks = Array.from({ length: 2000 }, () => new CollectingSink());
+  const deliveries = sinks.map(() => 0);
+  sinks.forEach((s, i) => (s.onDeliver = () => deliveries[i]++));
+  const feeds = sinks.map((sink) => new PartitionFeed(sink, 0, 'merge', 0, 0, options));
+  for (const f of feeds) f.start();
+  await eventually(() => feeds.every((f) => f.tailing), 'every feed on the tail');
+  await Promise.all([engine.append('merge', 0, values(1, 'a'), { acks: 1 }), engine.append('merge', 0, values(1, 'b'), { acks: 1 })]);
+  await eventually(() => sinks.every((s) => s.records.length === 2), 'both records to every subscriber', 20_000);
+  for (const s of sinks) assert.deepEqual(s.records.map((r) => r.offset), [0, 1]);
+  assert.equal(deliveries[0], 2, 'the first subscriber had the first record before the second was fetched');
+  assert.equal(deliveries[sinks.length - 1], 1, 'the last subscriber got both records in one delivery, one lap');
+  for (const f of feeds) f.stop();
 });
 
 test('a deleted topic fails its subscribers instead of leaving them waiting', async (t) => {
