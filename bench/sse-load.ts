@@ -1,13 +1,17 @@
 /**
- * The load side of bench/sse.ts, run as its own process so that its CPU is not the server's:
- * subscribers (SSE streams, or one long-polling reader as the baseline) and a paced producer.
- * Every record's value carries its sequence number; the latency of a delivery is the time from the
- * start of the produce request that carried the record to the moment a subscriber read it, both on
- * this process's clock. Results go back to the parent over IPC.
+ * The subscribers' side of bench/sse.ts, run as its own process so that its CPU is not the server's:
+ * subscribers (SSE streams, or one long-polling reader as the baseline), and the paced producer in
+ * a third process (bench/sse-producer.ts). Every record's value carries its sequence number; the
+ * latency of a delivery is the time from the start of the produce request that carried the record
+ * to the moment a subscriber read it, both on the machine's monotonic clock. Results go back to the
+ * parent over IPC.
  */
+import { fork } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
+import { join } from 'node:path';
+import { nowMs } from './sse-clock';
+import type { ProduceJob, ProduceReport } from './sse-producer';
 
 export interface LoadCase {
   base: string;
@@ -36,19 +40,20 @@ export interface LoadResult {
 }
 
 const SEQ = /"seq":(\d+)/g;
-const producerAgent = new Agent({ keepAlive: true, maxSockets: 64 });
 
-let sendTimes: Float64Array;
-let ackTimes: Float64Array;
-let latencies: Float64Array;
+/** Each delivery's record and receive time, in arrival order; latencies are computed at the end. */
+let receivedSeqs: Int32Array;
+let receivedAt: Float64Array;
 let received = 0;
 let onReceive: (() => void) | undefined;
 
 function delivered(text: string): void {
-  const now = performance.now();
+  const now = nowMs();
   for (const m of text.matchAll(SEQ)) {
-    const sent = sendTimes[Number(m[1])];
-    if (received < latencies.length) latencies[received] = now - sent;
+    if (received < receivedAt.length) {
+      receivedSeqs[received] = Number(m[1]);
+      receivedAt[received] = now;
+    }
     received++;
   }
   onReceive?.();
@@ -121,33 +126,13 @@ async function longPoll(c: LoadCase, stop: () => boolean): Promise<void> {
   agent.destroy();
 }
 
-function produce(c: LoadCase, seq: number): void {
-  const body = JSON.stringify({ records: [{ value: { seq } }] });
-  sendTimes[seq] = performance.now();
-  const req = request(`${c.base}/topics/${c.topic}?acks=1`, {
-    method: 'POST',
-    agent: producerAgent,
-    headers: { 'content-type': 'application/vnd.kafka.json.v2+json', 'content-length': Buffer.byteLength(body) },
-  }, (res) => {
-    res.resume();
-    if (res.statusCode !== 200) throw new Error(`produce: HTTP ${res.statusCode}`);
-    res.on('end', () => (ackTimes[seq] = performance.now() - sendTimes[seq]));
-  });
-  req.end(body);
-}
-
-/** Produces `total` records at `rate`/s, catching up after a late timer rather than drifting. */
-function producePaced(c: LoadCase, total: number): Promise<void> {
-  return new Promise((resolve) => {
-    const start = performance.now();
-    let sent = 0;
-    const tick = (): void => {
-      const due = Math.min(total, Math.floor(((performance.now() - start) * c.rate) / 1000) + 1);
-      while (sent < due) produce(c, sent++);
-      if (sent < total) setTimeout(tick, 1);
-      else resolve();
-    };
-    tick();
+/** Runs the producer process and resolves with its send and answer times. */
+function produceIn(child: ReturnType<typeof fork>, job: ProduceJob): Promise<ProduceReport> {
+  return new Promise((resolve, reject) => {
+    let report: ProduceReport | undefined;
+    child.once('message', (m) => (report = m as ProduceReport));
+    child.once('exit', (code) => (report !== undefined ? resolve(report) : reject(new Error(`producer exited with ${code}`))));
+    child.send(job);
   });
 }
 
@@ -159,11 +144,12 @@ function percentile(sorted: Float64Array, p: number): number {
 export async function runLoad(c: LoadCase): Promise<LoadResult> {
   const total = Math.round((c.rate * c.durationMs) / 1000);
   const expected = total * c.subscribers;
-  sendTimes = new Float64Array(total);
-  ackTimes = new Float64Array(total);
-  latencies = new Float64Array(expected);
+  receivedSeqs = new Int32Array(expected);
+  receivedAt = new Float64Array(expected);
   received = 0;
-  const connectStart = performance.now();
+  // Started before the subscribers so that its start-up is not inside the measured run.
+  const producer = fork(join(__dirname, 'sse-producer.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const connectStart = nowMs();
   const streams: Socket[] = [];
   let stopPolling = false;
   let poller: Promise<void> | undefined;
@@ -175,11 +161,11 @@ export async function runLoad(c: LoadCase): Promise<LoadResult> {
   } else {
     poller = longPoll(c, () => stopPolling);
   }
-  const connectMs = performance.now() - connectStart;
+  const connectMs = nowMs() - connectStart;
   // Streams open at the end of the log; give the last ones a moment to join the shared tail.
   await new Promise((r) => setTimeout(r, 200));
-  const start = performance.now();
-  await producePaced(c, total);
+  const start = nowMs();
+  const report = await produceIn(producer, { base: c.base, topic: c.topic, rate: c.rate, total });
   await new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, 10_000);
     onReceive = () => {
@@ -190,14 +176,16 @@ export async function runLoad(c: LoadCase): Promise<LoadResult> {
     };
     onReceive();
   });
-  const elapsedMs = performance.now() - start;
+  const elapsedMs = nowMs() - start;
   onReceive = undefined;
   stopPolling = true;
   await poller;
   for (const s of streams) s.destroy();
-  producerAgent.destroy();
-  const sorted = latencies.slice(0, Math.min(received, expected)).sort();
-  const acks = ackTimes.slice().sort();
+  const n = Math.min(received, expected);
+  const sorted = new Float64Array(n);
+  for (let i = 0; i < n; i++) sorted[i] = receivedAt[i] - report.sendTimes[receivedSeqs[i]];
+  sorted.sort();
+  const acks = Float64Array.from(report.ackTimes).sort();
   return {
     produced: total,
     expected,

@@ -2,10 +2,14 @@
  * Server-Sent Events benchmark: end-to-end latency from a produce request to the event arriving
  * (beside the same path through a plain long-poll GET), and fan-out to N subscribers of one topic.
  * The server runs in this process on a real embedded engine in a temp dir, listening on 127.0.0.1;
- * subscribers and the producer run in a child process (bench/sse-load.ts) so they do not share its
- * CPU. Memory is the server process's RSS, sampled every 50 ms.
+ * subscribers run in a child process (bench/sse-load.ts) and the producer in a grandchild
+ * (bench/sse-producer.ts), so none of them shares another's CPU. Memory is the server process's
+ * RSS, sampled every 50 ms.
  *
  *   npx tsc -p . && node --expose-gc dist/bench/sse.js [max subscribers, default 10000] [fan-out seconds, default 5] [latency,fanout]
+ *
+ * SSE_BENCH_SERVER_DIST=<the dist folder of another build> runs that build's server under the same
+ * load, for before/after comparisons of server changes in one sitting.
  */
 import 'reflect-metadata';
 import { fork } from 'node:child_process';
@@ -13,7 +17,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LoadCase, LoadResult } from './sse-load';
-import { startServer } from '../test/sse/live-app';
+import type * as LiveApp from '../test/sse/live-app';
+
+const serverDist = process.env.SSE_BENCH_SERVER_DIST;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { startServer } = require(serverDist === undefined ? '../test/sse/live-app' : join(serverDist, 'test/sse/live-app')) as typeof LiveApp;
 
 const maxSubscribers = Number(process.argv[2] ?? 10_000);
 const fanoutSeconds = Number(process.argv[3] ?? 5);
@@ -55,7 +63,7 @@ async function main(): Promise<void> {
     );
   };
 
-  console.log(`node ${process.version}, ${process.platform}; one partition; produce = one POST per record, acks=1`);
+  console.log(`node ${process.version}, ${process.platform}; one partition; produce = one POST per record, acks=1; server: ${serverDist ?? 'this build'}`);
   console.log(`${'case'.padEnd(40)}   subs  rate   delivered/expected    rate    latency produce -> event`);
   if (cases.includes('latency')) {
     for (const rate of [100, 1000]) {
