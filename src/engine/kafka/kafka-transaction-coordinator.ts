@@ -3,7 +3,8 @@ import type { Logger } from 'pino';
 import type { OffsetCommitRequest } from '../../coordinator/group/group-coordinator';
 import { KeyedLock } from '../../coordinator/transaction/keyed-lock';
 import type { BeginTransactionRequest, EndTransactionOptions, TransactionCoordinator } from '../../coordinator/transaction/transaction-coordinator';
-import { fenced, notFound, notOpen, TransactionError } from '../../coordinator/transaction/transaction-error';
+import { fenced, notOpen, TransactionError } from '../../coordinator/transaction/transaction-error';
+import { beginParameters, TransactionRegistry } from '../../coordinator/transaction/transaction-registry';
 import { mergeOffsets, mergePartitions, transition, type TransactionMetadata, type TxnOffset, type TxnTopicPartition } from '../../coordinator/transaction/transaction-metadata';
 import { delay } from './delay';
 import { KafkaGroupConnection } from './kafka-group-connection';
@@ -37,9 +38,6 @@ export interface KafkaTransactionCoordinatorDeps {
   logger: Logger;
 }
 
-/** Transactions of replaced or ended sessions still answered by describe. */
-const RETIRED_LIMIT = 10_000;
-const MAX_TRANSACTIONAL_ID_LENGTH = 255;
 /** CONCURRENT_TRANSACTIONS retries: the previous transaction's markers take a few ms to write. */
 const CONCURRENT_RETRIES = 12;
 
@@ -61,9 +59,7 @@ const CONCURRENT_RETRIES = 12;
  * Operations on one transactional id run one at a time (KeyedLock).
  */
 export class KafkaTransactionCoordinator implements TransactionCoordinator {
-  private readonly metas = new Map<string, TransactionMetadata>();
-  private readonly byTxnId = new Map<string, string>();
-  private readonly retired = new Map<string, { meta: TransactionMetadata; replaced: boolean }>();
+  private readonly sessions = new TransactionRegistry();
   private readonly locks = new KeyedLock();
   private readonly txn: KafkaGroupConnection;
   private readonly groups: KafkaGroupConnection;
@@ -135,23 +131,13 @@ export class KafkaTransactionCoordinator implements TransactionCoordinator {
 
   async begin(request: BeginTransactionRequest): Promise<TransactionMetadata> {
     await this.start();
-    const timeoutMs = request.timeoutMs ?? this.defaultTimeoutMs;
-    if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > this.maxTimeoutMs) {
-      throw new TransactionError('INVALID_TRANSACTION_TIMEOUT', `The transaction timeout must be an integer from 1 to ${this.maxTimeoutMs} ms (transaction.max.timeout.ms), got ${timeoutMs}`);
-    }
-    const id = request.transactionalId ?? `basket-${randomBytes(12).toString('hex')}`;
-    if (id.length === 0 || id.length > MAX_TRANSACTIONAL_ID_LENGTH) {
-      throw new TransactionError('INVALID_REQUEST', `A transactional id must have 1 to ${MAX_TRANSACTIONAL_ID_LENGTH} characters`);
-    }
+    const { transactionalId: id, timeoutMs } = beginParameters(request, this.defaultTimeoutMs, this.maxTimeoutMs);
     return this.locks.run(id, async () => {
       // Kafka aborts an open transaction of the id and bumps the epoch: the old session is fenced.
       const { producerId, producerEpoch } = await this.onTxnCoordinator(id, `begin a transaction of '${id}'`, (b) => b.initProducerId({ transactionalId: id, transactionTimeout: timeoutMs }));
-      const previous = this.metas.get(id);
-      if (previous !== undefined) {
-        // Fenced at Kafka from now on, whether or not the rest of this begin succeeds.
-        this.metas.delete(id);
-        this.retire(previous, true);
-      }
+      const previous = this.sessions.get(id);
+      // Fenced at Kafka from now on, whether or not the rest of this begin succeeds.
+      if (previous !== undefined) this.sessions.fence(previous);
       const now = this.now();
       const partitions = mergePartitions([], request.partitions ?? []);
       const meta: TransactionMetadata = {
@@ -169,7 +155,7 @@ export class KafkaTransactionCoordinator implements TransactionCoordinator {
       };
       if (partitions.length > 0) await this.addToKafka(meta, partitions);
       const started = { ...meta, partitions };
-      this.apply(started, true);
+      this.sessions.apply(id, started);
       return started;
     });
   }
@@ -184,7 +170,7 @@ export class KafkaTransactionCoordinator implements TransactionCoordinator {
       const known = new Set(meta.partitions.map((tp) => `${tp.topic}\u0000${tp.partition}`));
       await this.guarded(meta, () => this.addToKafka(meta, merged.filter((tp) => !known.has(`${tp.topic}\u0000${tp.partition}`))));
       const next = transition(meta, 'Ongoing', { partitions: merged }, this.now());
-      this.apply(next, false);
+      this.sessions.apply(next.transactionalId, next);
       return next;
     });
   }
@@ -213,17 +199,15 @@ export class KafkaTransactionCoordinator implements TransactionCoordinator {
         );
       });
       const next = transition(meta, 'Ongoing', { pendingOffsets: mergeOffsets(meta.pendingOffsets, request.groupId, request.offsets) }, this.now());
-      this.apply(next, false);
+      this.sessions.apply(next.transactionalId, next);
       return next;
     });
   }
 
   async end(transactionId: string, commit: boolean, options: EndTransactionOptions = {}): Promise<TransactionMetadata> {
     await this.start();
-    const forgotten = this.retired.get(transactionId);
-    if (forgotten !== undefined && !forgotten.replaced && options.key !== undefined && forgotten.meta.endKey === options.key) {
-      if (forgotten.meta.state === (commit ? 'CompleteCommit' : 'CompleteAbort')) return forgotten.meta;
-    }
+    const repeated = this.sessions.endedByKey(transactionId, options.key, commit);
+    if (repeated !== undefined) return repeated;
     const what = commit ? 'commit' : 'abort';
     const id = this.idOf(transactionId, what);
     return this.locks.run(id, async () => {
@@ -234,33 +218,29 @@ export class KafkaTransactionCoordinator implements TransactionCoordinator {
       if (meta.state !== prepared) {
         meta = await this.open(transactionId, what);
         meta = transition(meta, prepared, { endKey: options.key, answer: options.answer }, this.now());
-        this.apply(meta, false);
+        this.sessions.apply(id, meta);
       }
       // Kafka answers a repeated EndTxn of a completed transaction with success, so a retry after a lost answer is safe.
       await this.guarded(meta, () => this.onTxnCoordinator(id, `${what} transaction ${transactionId}`, (b) => b.endTxn({ ...producerOf(meta), transactionResult: commit })));
       const done = transition(meta, completed, { startTimestamp: -1 }, this.now());
-      this.apply(done, false);
-      if (done.generated === true) this.forgetNow(done);
+      this.ended(done);
       return done;
     });
   }
 
   describe(transactionId: string): TransactionMetadata {
     if (this.unsupported !== undefined) throw this.unsupported;
-    const id = this.byTxnId.get(transactionId);
-    const meta = id === undefined ? this.retired.get(transactionId)?.meta : this.metas.get(id);
-    if (meta === undefined) throw notFound(transactionId);
-    return meta;
+    return this.sessions.describe(transactionId);
   }
 
   byTransactionalId(transactionalId: string): TransactionMetadata | undefined {
-    return this.metas.get(transactionalId);
+    return this.sessions.get(transactionalId);
   }
 
   async forget(transactionalId: string): Promise<void> {
     await this.locks.run(transactionalId, async () => {
-      const meta = this.metas.get(transactionalId);
-      if (meta !== undefined && meta.state !== 'Ongoing' && !meta.state.startsWith('Prepare')) this.forgetNow(meta);
+      const meta = this.sessions.get(transactionalId);
+      if (meta !== undefined && meta.state !== 'Ongoing' && !meta.state.startsWith('Prepare')) this.sessions.apply(transactionalId, null);
     });
   }
 
@@ -296,25 +276,18 @@ export class KafkaTransactionCoordinator implements TransactionCoordinator {
         const expired = this.markAborted(meta, 'timeout');
         throw notOpen(expired, 'continue');
       }
-      this.apply(meta, true, true);
+      this.sessions.fence(meta);
       throw fenced(meta);
     }
   }
 
-  /** The transactional id of a current transaction; a replaced one is fenced, an ended and forgotten one closed, an unknown one not found. */
   private idOf(transactionId: string, what: string): string {
     if (this.unsupported !== undefined) throw this.unsupported;
-    const id = this.byTxnId.get(transactionId);
-    if (id !== undefined) return id;
-    const old = this.retired.get(transactionId);
-    if (old !== undefined) throw old.replaced ? fenced(old.meta) : notOpen(old.meta, what);
-    throw notFound(transactionId);
+    return this.sessions.idOf(transactionId, what);
   }
 
   private current(transactionId: string): TransactionMetadata {
-    const meta = this.metas.get(this.idOf(transactionId, 'continue'));
-    if (meta === undefined || meta.transactionId !== transactionId) throw notFound(transactionId);
-    return meta;
+    return this.sessions.current(transactionId);
   }
 
   /** An open transaction, or why not; one past its timeout is aborted first (inside its lock). */
@@ -338,16 +311,21 @@ export class KafkaTransactionCoordinator implements TransactionCoordinator {
   private markAborted(meta: TransactionMetadata, reason: string): TransactionMetadata {
     const prepare = transition(meta, 'PrepareAbort', { abortReason: reason }, this.now());
     const done = transition(prepare, 'CompleteAbort', { startTimestamp: -1 }, this.now());
-    this.apply(done, false);
-    if (done.generated === true) this.forgetNow(done);
+    this.ended(done);
     return done;
+  }
+
+  /** An ended transaction becomes its id's state; a generated id cannot be named again, so it is forgotten at once (and still described while retired). */
+  private ended(done: TransactionMetadata): void {
+    this.sessions.apply(done.transactionalId, done);
+    if (done.generated === true) this.sessions.apply(done.transactionalId, null);
   }
 
   /** Aborts open transactions past their timeout; forgets ended transactional ids idle past their expiration. */
   private async sweep(): Promise<void> {
     const now = this.now();
     const expiration = this.options.transactionalIdExpirationMs ?? 604_800_000;
-    for (const meta of [...this.metas.values()]) {
+    for (const meta of this.sessions.values()) {
       if (this.closed) return;
       if ((meta.state === 'CompleteCommit' || meta.state === 'CompleteAbort') && now - meta.lastUpdateTimestamp > expiration) {
         await this.forget(meta.transactionalId);
@@ -356,39 +334,11 @@ export class KafkaTransactionCoordinator implements TransactionCoordinator {
       if (meta.state !== 'Ongoing' || now < meta.startTimestamp + meta.timeoutMs) continue;
       await this.locks
         .run(meta.transactionalId, async () => {
-          const m = this.metas.get(meta.transactionalId);
+          const m = this.sessions.get(meta.transactionalId);
           if (m !== undefined && m.state === 'Ongoing' && this.now() >= m.startTimestamp + m.timeoutMs) await this.expire(m);
         })
         .catch((err: unknown) => this.deps.logger.warn({ err, transactionalId: meta.transactionalId }, 'expiring a transaction failed; retrying on the next pass'));
     }
-  }
-
-  /**
-   * Makes `meta` the current state of its transactional id. `newSession`: it replaces the id's
-   * previous transaction, which is kept as replaced (fenced). `fencedHere`: `meta` itself was fenced.
-   */
-  private apply(meta: TransactionMetadata, newSession: boolean, fencedHere = false): void {
-    const id = meta.transactionalId;
-    const old = this.metas.get(id);
-    if (fencedHere) {
-      if (old?.transactionId === meta.transactionId) this.metas.delete(id);
-      this.retire(meta, true);
-      return;
-    }
-    if (newSession && old !== undefined) this.retire(old, true);
-    this.metas.set(id, meta);
-    this.byTxnId.set(meta.transactionId, id);
-  }
-
-  private forgetNow(meta: TransactionMetadata): void {
-    if (this.metas.get(meta.transactionalId)?.transactionId === meta.transactionId) this.metas.delete(meta.transactionalId);
-    this.retire(meta, false);
-  }
-
-  private retire(meta: TransactionMetadata, replaced: boolean): void {
-    this.byTxnId.delete(meta.transactionId);
-    this.retired.set(meta.transactionId, { meta, replaced });
-    if (this.retired.size > RETIRED_LIMIT) this.retired.delete(this.retired.keys().next().value as string);
   }
 }
 
