@@ -51,7 +51,7 @@ export function serializeRecord(format: EmbeddedFormat, r: ScannedRecord, index:
     key = format === 'json' ? (r.key as string) : textOrBase64(format, r.key, `records[${index}].key`);
   }
   if (r.value !== null) {
-    value = format === 'json' ? (r.value as string) : textOrBase64(format, r.value, `records[${index}].value`);
+    value = format === 'json' ? (r.value as string | Buffer) : textOrBase64(format, r.value, `records[${index}].value`);
   }
   const record: ProducerRecord = { key, value, timestamp: r.timestamp };
   if (r.headers !== undefined) record.headers = serializeHeaders(format, r.headers, `records[${index}]`);

@@ -277,3 +277,20 @@ test('__proto__ in a header object is refused as the default JSON parser refuses
   assert.equal(body.records[0]?.value, '{"__proto__":{"polluted":true}}');
   assert.equal(({} as Record<string, unknown>).polluted, undefined);
 });
+
+test('with the body\'s bytes, json values of an ASCII body are views of those bytes; a non-ASCII body keeps strings', () => {
+  const ascii = '{"records":[{"key":"k","value":{ "n": 1.50 }},{"value":null},{"value":"x\\u00e9"}]}';
+  const bytes = Buffer.from(ascii, 'utf8');
+  const body = parseProduceBody(ascii, 'json', bytes);
+  const first = body.records[0]?.value;
+  assert.ok(Buffer.isBuffer(first));
+  assert.equal(first.buffer, bytes.buffer, 'a view, not a copy');
+  assert.equal(first.toString(), '{ "n": 1.50 }');
+  assert.equal(body.records[1]?.value, null);
+  assert.equal(String(body.records[2]?.value), '"x\\u00e9"');
+  assert.equal(body.records[0]?.key, 'k', 'keys stay strings');
+
+  const accented = '{"records":[{"value":"é"},{"value":{"a":"ü"}}]}';
+  const other = parseProduceBody(accented, 'json', Buffer.from(accented, 'utf8'));
+  assert.deepEqual(other.records.map((r) => r.value), ['"é"', '{"a":"ü"}']);
+});

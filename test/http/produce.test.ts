@@ -20,7 +20,7 @@ test('produce json records, read them back equal, with keys, headers and timesta
       { key: { id: 7 }, value: 3.5 },
     ],
   });
-  assert.equal(res.status, 200);
+  assert.equal(res.status, 200, JSON.stringify(res.body));
   assert.deepEqual(res.body.offsets.map((o: any) => o.offset), [0, 1, 2]);
   assert.equal(res.body.key_schema_id, null);
   const read = await get(app, '/topics/orders/partitions/0/records?offset=0');

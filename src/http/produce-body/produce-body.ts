@@ -19,7 +19,8 @@ export const NOT_TEXT: unique symbol = Symbol('not a JSON string');
  */
 export interface ScannedRecord {
   key: string | null | typeof NOT_TEXT;
-  value: string | null | typeof NOT_TEXT;
+  /** A json-format value is a Buffer when the body's bytes were given and are all ASCII (see parseProduceBody). */
+  value: string | Buffer | null | typeof NOT_TEXT;
   partition: number | undefined;
   timestamp: number | undefined;
   headers: WireHeaders | undefined;
@@ -52,12 +53,16 @@ const MAX_PARTITION = 2147483647;
  * Keys and values are never built as objects, only sliced, so prototype-polluting member names in
  * them are inert; header objects are built, and refuse `__proto__` as the default JSON parser does.
  */
-export function parseProduceBody(text: string, format: EmbeddedFormat): ScannedProduceBody {
+export function parseProduceBody(text: string, format: EmbeddedFormat, bytes?: Buffer): ScannedProduceBody {
   const s = new JsonScanner(text);
+  // ASCII bytes are one per character, so a value's characters [start, end) are its bytes [start,
+  // end): the value is taken as a view of the body's bytes, which the engine copies as they are,
+  // instead of a string it would encode again
+  const ascii = bytes !== undefined && bytes.length === text.length ? bytes : undefined;
   // the default JSON parser drops a leading byte order mark
   if (text.charCodeAt(0) === 0xfeff) s.pos = 1;
   const shape = new ShapeErrors();
-  const body = readBody(s, format, shape);
+  const body = readBody(s, format, shape, ascii);
   s.end();
   shape.throwFirst();
   return body as ScannedProduceBody;
@@ -76,7 +81,7 @@ class ShapeErrors {
   }
 }
 
-function readBody(s: JsonScanner, format: EmbeddedFormat, shape: ShapeErrors): Partial<ScannedProduceBody> | undefined {
+function readBody(s: JsonScanner, format: EmbeddedFormat, shape: ShapeErrors, ascii: Buffer | undefined): Partial<ScannedProduceBody> | undefined {
   if (s.ws() !== 0x7b) {
     s.skipValue();
     shape.note('body must be an object');
@@ -91,7 +96,7 @@ function readBody(s: JsonScanner, format: EmbeddedFormat, shape: ShapeErrors): P
       const name = BODY_MEMBERS[index];
       if (name === 'records') {
         bad.records = undefined;
-        const records = readRecords(s, format, shape);
+        const records = readRecords(s, format, shape, ascii);
         if (records === undefined) bad.records = 'records must be an array';
         else if (records.length === 0) bad.records = 'records must have at least 1 record';
         else body.records = records;
@@ -122,7 +127,7 @@ function readBody(s: JsonScanner, format: EmbeddedFormat, shape: ShapeErrors): P
 }
 
 /** The records array, or undefined when the value is not an array (skipped). */
-function readRecords(s: JsonScanner, format: EmbeddedFormat, shape: ShapeErrors): ScannedRecord[] | undefined {
+function readRecords(s: JsonScanner, format: EmbeddedFormat, shape: ShapeErrors, ascii: Buffer | undefined): ScannedRecord[] | undefined {
   if (s.ws() !== 0x5b) {
     s.skipValue();
     return undefined;
@@ -136,7 +141,7 @@ function readRecords(s: JsonScanner, format: EmbeddedFormat, shape: ShapeErrors)
       shape.note(`records[${i}] must be an object`);
       records.push(emptyRecord());
     } else {
-      records.push(readRecord(s, format, shape, i));
+      records.push(readRecord(s, format, shape, i, ascii));
     }
   } while (s.more(0x5d));
   return records;
@@ -146,7 +151,7 @@ function emptyRecord(): ScannedRecord {
   return { key: null, value: null, partition: undefined, timestamp: undefined, headers: undefined };
 }
 
-function readRecord(s: JsonScanner, format: EmbeddedFormat, shape: ShapeErrors, i: number): ScannedRecord {
+function readRecord(s: JsonScanner, format: EmbeddedFormat, shape: ShapeErrors, i: number, ascii: Buffer | undefined): ScannedRecord {
   const r = emptyRecord();
   if (s.open(0x7b)) return r;
   let badPartition = false;
@@ -155,7 +160,7 @@ function readRecord(s: JsonScanner, format: EmbeddedFormat, shape: ShapeErrors, 
   do {
     switch (RECORD_MEMBERS[s.memberIndex(RECORD_MEMBERS)]) {
       case 'value':
-        r.value = format === 'json' ? readRawValue(s) : readText(s);
+        r.value = format === 'json' ? (ascii === undefined ? readRawValue(s) : readRawBytes(s, ascii)) : readText(s);
         break;
       case 'key':
         r.key = format === 'json' ? readJsonKey(s) : readText(s);
@@ -194,6 +199,14 @@ function readRawValue(s: JsonScanner): string | null {
   const start = s.pos;
   s.skipValue();
   return s.text.slice(start, s.pos);
+}
+
+/** The value's own JSON text as a view of the body's ASCII bytes; null for the literal null. */
+function readRawBytes(s: JsonScanner, ascii: Buffer): Buffer | null {
+  if (s.takeNull()) return null;
+  const start = s.pos;
+  s.skipValue();
+  return ascii.subarray(start, s.pos);
 }
 
 /** A JSON string key as its unescaped text, any other key as its JSON text (json format). */

@@ -90,21 +90,23 @@ const VND_JSON = /^application\/vnd\.kafka(\.[a-z]+)?\.v[23]\+json$/;
  */
 export const produceRoutes: FastifyPluginAsyncTypebox<ProduceRoutesOptions> = async (app, opts) => {
   app.removeAllContentTypeParsers();
-  const parseBody = (request: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void): void => {
+  const parseBody = (request: FastifyRequest, bytes: string | Buffer, done: (err: Error | null, body?: unknown) => void): void => {
+    // the body's bytes are kept beside its text: json values of an ASCII body are taken from them (see parseProduceBody)
+    const body = bytes.toString();
     (request as unknown as Record<symbol, unknown>)[RAW_BODY] = body;
     // schema formats and unknown versions are refused with 415 by the handler, once the body is known to be JSON
     const format = formatOfMediaType(request.headers['content-type']);
     let parsed: ScannedProduceBody;
     try {
-      parsed = parseProduceBody(body as string, format === 'binary' || format === 'string' ? format : 'json');
+      parsed = parseProduceBody(body, format === 'binary' || format === 'string' ? format : 'json', bytes as Buffer);
     } catch (err) {
       done(err as Error);
       return;
     }
     done(null, parsed);
   };
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, parseBody);
-  app.addContentTypeParser(VND_JSON, { parseAs: 'string' }, parseBody);
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, parseBody);
+  app.addContentTypeParser(VND_JSON, { parseAs: 'buffer' }, parseBody);
   // Keys survive restarts: the journal is read before the server takes requests. If it cannot be
   // (an unwritable data directory), requests without a key are still served; keyed ones get 503.
   try {
