@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { OffsetCommitRequest } from '../../coordinator/group/group-coordinator';
+import { isCoordinatorError } from '../../coordinator/group/coordinator-error';
 import { KeyedLock } from '../../coordinator/transaction/keyed-lock';
 import type { BeginTransactionRequest, EndTransactionOptions, TransactionCoordinator } from '../../coordinator/transaction/transaction-coordinator';
 import { fenced, notOpen, TransactionError } from '../../coordinator/transaction/transaction-error';
@@ -178,7 +179,10 @@ export class KafkaTransactionCoordinator implements TransactionCoordinator {
   /**
    * AddOffsetsToTxn, then TxnOffsetCommit at the group's coordinator: Kafka commits the offsets
    * with the transaction. kafkajs sends TxnOffsetCommit up to v2, which carries no member id or
-   * generation (KIP-447 added them in v3), so the group's membership is not checked here.
+   * generation (KIP-447 added them in v3), so a member's offsets are first checked with a Heartbeat
+   * under its member id and generation, which Kafka answers UNKNOWN_MEMBER_ID or ILLEGAL_GENERATION
+   * as v3 would; REBALANCE_IN_PROGRESS passes, as v3 accepts the current generation until the next.
+   * Offsets of a consumer outside group management (member '') are not checked, as in Kafka.
    */
   async addOffsets(transactionId: string, request: Omit<OffsetCommitRequest, 'offsets'> & { offsets: TxnOffset[] }): Promise<TransactionMetadata> {
     await this.start();
@@ -186,6 +190,7 @@ export class KafkaTransactionCoordinator implements TransactionCoordinator {
     return this.locks.run(id, async () => {
       const meta = await this.open(transactionId, 'send offsets');
       const producer = producerOf(meta);
+      if (request.memberId !== '') await this.checkMember(request.groupId, request.memberId, request.generationId);
       await this.guarded(meta, async () => {
         await this.onTxnCoordinator(id, `add the offsets of group '${request.groupId}' to transaction ${transactionId}`, (b) => b.addOffsetsToTxn({ ...producer, groupId: request.groupId }));
         const topics = new Map<string, Array<{ partition: number; offset: string; metadata: string | null }>>();
@@ -245,6 +250,15 @@ export class KafkaTransactionCoordinator implements TransactionCoordinator {
   }
 
   // ---- internals ----
+
+  private async checkMember(groupId: string, memberId: string, generationId: number): Promise<void> {
+    try {
+      await this.groups.onCoordinator(groupId, `check member '${memberId}' of group '${groupId}'`, (b) => b.heartbeat({ groupId, groupGenerationId: generationId, memberId }));
+    } catch (err) {
+      if (isCoordinatorError(err, 'REBALANCE_IN_PROGRESS')) return;
+      throw toTransactionError(err, `offsets of group '${groupId}'`);
+    }
+  }
 
   private async addToKafka(meta: TransactionMetadata, partitions: TxnTopicPartition[]): Promise<void> {
     const topics = new Map<string, number[]>();

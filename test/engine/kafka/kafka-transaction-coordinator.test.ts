@@ -8,6 +8,9 @@ import type { KafkaTransactionCoordinator } from '../../../src/engine/kafka/kafk
 import { MockCluster } from '../../kafka-mock/mock-cluster';
 import { record } from '../../engine-suite/suite-helpers';
 import { rawRecords } from './kafka-raw-records';
+import { isCoordinatorError } from '../../../src/coordinator/group/coordinator-error';
+import { handMember, joinAndSync, topicAssignment } from '../../engine-suite/group-helpers';
+import { MOCK_GROUP_SETTINGS } from './kafka-group-fixture';
 
 /**
  * KafkaTransactionCoordinator against the mock cluster (3 brokers). The mock answers InitProducerId,
@@ -174,6 +177,28 @@ describe('kafka transaction coordinator', () => {
       assert.equal(short.describe(meta.transactionId).state, 'CompleteCommit');
     } finally {
       await short.close();
+    }
+  });
+
+  test("a member's offsets are checked against its group: a stale generation or an unknown member is refused", TEST_TIMEOUT, async () => {
+    const t = await topic();
+    const groups = engine.groupCoordinator(MOCK_GROUP_SETTINGS);
+    await groups.start();
+    try {
+      const member = handMember('txn-readers', 'reader', [t], 4000);
+      const { join } = await joinAndSync(groups, member, (ids) => [{ memberId: ids[0]!, assignment: topicAssignment(t, 2, 0, 1) }]);
+      const meta = await coordinator.begin({ transactionalId: 'ctp' });
+      const offsets = [{ topic: t, partition: 0, offset: 3, metadata: '' }];
+      const ok = await coordinator.addOffsets(meta.transactionId, { groupId: 'txn-readers', memberId: join.memberId, generationId: join.generationId, offsets });
+      assert.equal(ok.pendingOffsets.length, 1);
+      const stale = await coordinator.addOffsets(meta.transactionId, { groupId: 'txn-readers', memberId: join.memberId, generationId: join.generationId + 1, offsets }).catch((e: unknown) => e);
+      assert.ok(isCoordinatorError(stale, 'ILLEGAL_GENERATION'), String(stale));
+      const ghost = await coordinator.addOffsets(meta.transactionId, { groupId: 'txn-readers', memberId: 'ghost', generationId: join.generationId, offsets }).catch((e: unknown) => e);
+      assert.ok(isCoordinatorError(ghost, 'UNKNOWN_MEMBER_ID'), String(ghost));
+      assert.equal(coordinator.describe(meta.transactionId).state, 'Ongoing', 'a refused offsets step leaves the transaction open');
+      await coordinator.end(meta.transactionId, false);
+    } finally {
+      await groups.close();
     }
   });
 
