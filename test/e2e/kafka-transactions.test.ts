@@ -120,3 +120,28 @@ test('kafka engine, transaction protocol on the mock: the one-shot and multi-ste
   assert.equal(stored[1]!.producerId, String(begun.body.producer_id));
   assert.deepEqual(stored.slice(1).map((r) => r.producerEpoch), [begun.body.producer_epoch, begun.body.producer_epoch]);
 });
+
+test('kafka engine: a keyed one-shot transaction retried after a restart of Basket gets the first answer, and writes nothing again', { timeout: 60_000 }, async (t) => {
+  const cluster = await MockCluster.start(1);
+  t.after(() => cluster.stop());
+  await cluster.createTopic('orders', 1, 1);
+  // The mock has no CreateTopics: the answers topic is made through its control channel.
+  await cluster.createTopic('__basket_transaction_answers', 1, 1);
+  const key = { 'idempotency-key': 'order-42' };
+  const body = { records: [{ topic: 'orders', value: { order: 42 } }] };
+
+  const before = await kafkaApp(t, cluster);
+  const first = await post(before.app, '/transactions', body, key);
+  assert.equal(first.status, 200, JSON.stringify(first.body));
+  await before.app.close();
+
+  const after = await kafkaApp(t, cluster);
+  const retried = await post(after.app, '/transactions', body, key);
+  assert.equal(retried.status, 200, JSON.stringify(retried.body));
+  assert.equal(retried.headers['idempotent-replayed'], 'true');
+  assert.deepEqual(retried.body.offsets, first.body.offsets);
+  assert.equal(retried.body.transaction.transaction_id, first.body.transaction.transaction_id);
+  assert.deepEqual((await rawRecords(cluster.brokers, 'orders', 0)).map((r) => r.value), ['{"order":42}'], 'written once');
+  const reused = await post(after.app, '/transactions', { records: [{ topic: 'orders', value: { order: 43 } }] }, key);
+  assert.equal(reused.body.error_code, 42209, JSON.stringify(reused.body));
+});

@@ -133,7 +133,7 @@ export class KafkaEngine implements StorageEngine {
    */
   transactionCoordinator(options: KafkaTransactionCoordinatorOptions = {}): KafkaTransactionCoordinator {
     return new KafkaTransactionCoordinator(
-      { newCluster: this.newCluster, assertUp: () => this.connectivity.assertUp(), logger: this.log.child({ component: 'transaction-coordinator' }) },
+      { engine: this, newCluster: this.newCluster, assertUp: () => this.connectivity.assertUp(), logger: this.log.child({ component: 'transaction-coordinator' }) },
       options,
     );
   }

@@ -8,7 +8,9 @@ import { fenced, notOpen, TransactionError } from '../../coordinator/transaction
 import { beginParameters, TransactionRegistry } from '../../coordinator/transaction/transaction-registry';
 import { mergeOffsets, mergePartitions, transition, type TransactionMetadata, type TxnOffset, type TxnTopicPartition } from '../../coordinator/transaction/transaction-metadata';
 import { delay } from './delay';
+import type { StorageEngine } from '../storage-engine';
 import { KafkaGroupConnection } from './kafka-group-connection';
+import { KafkaTransactionJournal, TRANSACTION_ANSWERS_TOPIC } from './kafka-transaction-journal';
 import { isConcurrentTransactions, toTransactionError } from './kafka-transaction-errors';
 import { API_KEYS, COORDINATOR_TYPE, type KjsCluster, type KjsTxnBroker, type KjsTxnProducer } from './kafkajs-internals';
 
@@ -28,10 +30,14 @@ export interface KafkaTransactionCoordinatorOptions {
   abortCheckIntervalMs?: number;
   /** Kafka's transactional.id.expiration.ms: an ended transactional id idle this long is forgotten here (7 days). */
   transactionalIdExpirationMs?: number;
+  /** The compacted topic that keeps keyed answers across restarts (KafkaTransactionJournal); null: memory only. */
+  answersTopic?: string | null;
   now?: () => number;
 }
 
 export interface KafkaTransactionCoordinatorDeps {
+  /** The engine, for the answers topic. */
+  engine: StorageEngine;
   /** A kafkajs Cluster with the engine's settings. */
   newCluster: (clientId?: string) => KjsCluster;
   /** Throws while the engine finds the cluster unreachable. */
@@ -50,12 +56,13 @@ const CONCURRENT_RETRIES = 12;
  * writes the markers and the offsets. Requests go to the coordinator of each transactional id
  * (FindCoordinator, key type 1), cached; CONCURRENT_TRANSACTIONS is retried, as Kafka expects.
  *
- * What Kafka does not hold lives here, in memory only: the HTTP transaction id of each session, its
- * partitions and offsets as described to clients, and the Idempotency-Key answer of a commit or
- * abort. After a restart of this process its open transactions are unknown here (40407); Kafka
- * aborts them once their timeout passes, or at once when a client begins again with the same
- * transactional id. The timeout is also enforced here, so a client learns TRANSACTION_EXPIRED
- * rather than a bare fenced epoch.
+ * What Kafka does not hold lives here (TransactionRegistry): the HTTP transaction id of each
+ * session, its partitions and offsets as described to clients, and the Idempotency-Key answer of a
+ * commit or abort, which is also kept in Kafka (KafkaTransactionJournal) and replayed at start, so a
+ * keyed retry after a restart gets it. Open transactions are not kept: after a restart of this
+ * process they are unknown here (40407); Kafka aborts them once their timeout passes, or at once
+ * when a client begins again with the same transactional id. The timeout is also enforced here, so
+ * a client learns TRANSACTION_EXPIRED rather than a bare fenced epoch.
  *
  * Operations on one transactional id run one at a time (KeyedLock).
  */
@@ -72,6 +79,8 @@ export class KafkaTransactionCoordinator implements TransactionCoordinator {
   private unsupported: TransactionError | undefined;
   private closed = false;
   private timer: NodeJS.Timeout | undefined;
+  private readonly journal: KafkaTransactionJournal | undefined;
+  private journalLoaded = false;
 
   constructor(
     private readonly deps: KafkaTransactionCoordinatorDeps,
@@ -83,6 +92,8 @@ export class KafkaTransactionCoordinator implements TransactionCoordinator {
     this.now = options.now ?? Date.now;
     this.defaultTimeoutMs = options.defaultTimeoutMs ?? 60_000;
     this.maxTimeoutMs = options.maxTimeoutMs ?? 900_000;
+    const topic = options.answersTopic === undefined ? TRANSACTION_ANSWERS_TOPIC : options.answersTopic;
+    this.journal = topic === null ? undefined : new KafkaTransactionJournal(deps.engine, topic, deps.logger);
   }
 
   /** Checks that the cluster offers the transaction APIs (and marker writing, unless told not to). */
@@ -116,6 +127,16 @@ export class KafkaTransactionCoordinator implements TransactionCoordinator {
       }
     }
     this.unsupported = undefined;
+    if (this.journal !== undefined && !this.journalLoaded) {
+      let replayed: TransactionMetadata[];
+      try {
+        replayed = await this.journal.load();
+      } catch (err) {
+        throw new TransactionError('COORDINATOR_NOT_AVAILABLE', `Could not read the transaction answers: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      }
+      for (const meta of replayed) if (this.sessions.get(meta.transactionalId) === undefined) this.sessions.apply(meta.transactionalId, meta);
+      this.journalLoaded = true;
+    }
     if (this.timer === undefined) {
       this.timer = setInterval(() => void this.sweep(), this.options.abortCheckIntervalMs ?? 1000);
       this.timer.unref();
@@ -228,7 +249,7 @@ export class KafkaTransactionCoordinator implements TransactionCoordinator {
       // Kafka answers a repeated EndTxn of a completed transaction with success, so a retry after a lost answer is safe.
       await this.guarded(meta, () => this.onTxnCoordinator(id, `${what} transaction ${transactionId}`, (b) => b.endTxn({ ...producerOf(meta), transactionResult: commit })));
       const done = transition(meta, completed, { startTimestamp: -1 }, this.now());
-      this.ended(done);
+      await this.ended(done);
       return done;
     });
   }
@@ -245,7 +266,9 @@ export class KafkaTransactionCoordinator implements TransactionCoordinator {
   async forget(transactionalId: string): Promise<void> {
     await this.locks.run(transactionalId, async () => {
       const meta = this.sessions.get(transactionalId);
-      if (meta !== undefined && meta.state !== 'Ongoing' && !meta.state.startsWith('Prepare')) this.sessions.apply(transactionalId, null);
+      if (meta === undefined || meta.state === 'Ongoing' || meta.state.startsWith('Prepare')) return;
+      this.sessions.apply(transactionalId, null);
+      if (meta.endKey !== undefined && meta.generated !== true) await this.journal?.forgotten(transactionalId);
     });
   }
 
@@ -287,7 +310,7 @@ export class KafkaTransactionCoordinator implements TransactionCoordinator {
     } catch (err) {
       if (!(err instanceof TransactionError) || err.code !== 'PRODUCER_FENCED') throw err;
       if (this.now() >= meta.startTimestamp + meta.timeoutMs) {
-        const expired = this.markAborted(meta, 'timeout');
+        const expired = await this.markAborted(meta, 'timeout');
         throw notOpen(expired, 'continue');
       }
       this.sessions.fence(meta);
@@ -322,17 +345,18 @@ export class KafkaTransactionCoordinator implements TransactionCoordinator {
     return this.markAborted(meta, 'timeout');
   }
 
-  private markAborted(meta: TransactionMetadata, reason: string): TransactionMetadata {
+  private async markAborted(meta: TransactionMetadata, reason: string): Promise<TransactionMetadata> {
     const prepare = transition(meta, 'PrepareAbort', { abortReason: reason }, this.now());
     const done = transition(prepare, 'CompleteAbort', { startTimestamp: -1 }, this.now());
-    this.ended(done);
+    await this.ended(done);
     return done;
   }
 
   /** An ended transaction becomes its id's state; a generated id cannot be named again, so it is forgotten at once (and still described while retired). */
-  private ended(done: TransactionMetadata): void {
+  private async ended(done: TransactionMetadata): Promise<void> {
     this.sessions.apply(done.transactionalId, done);
     if (done.generated === true) this.sessions.apply(done.transactionalId, null);
+    else await this.journal?.ended(done);
   }
 
   /** Aborts open transactions past their timeout; forgets ended transactional ids idle past their expiration. */

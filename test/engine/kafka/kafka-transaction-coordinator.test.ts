@@ -202,6 +202,35 @@ describe('kafka transaction coordinator', () => {
     }
   });
 
+  test("keyed answers are kept in Kafka's answers topic: a new coordinator (a restart) answers a keyed retry; a forgotten id is gone", TEST_TIMEOUT, async () => {
+    await mock.createTopic('answers-restart', 1, 3);
+    const first = engine.transactionCoordinator({ requireMarkers: false, answersTopic: 'answers-restart' });
+    await first.start();
+    const meta = await first.begin({ transactionalId: 'kept' });
+    const committed = await first.end(meta.transactionId, true, { key: 'commit-key', answer: { offsets: [1, 2] } });
+    const other = await first.begin({ transactionalId: 'dropped' });
+    await first.end(other.transactionId, false, { key: 'abort-key' });
+    await first.forget('dropped');
+    const unkeyed = await first.begin({ transactionalId: 'unkeyed' });
+    await first.end(unkeyed.transactionId, true);
+    await first.close();
+
+    const second = engine.transactionCoordinator({ requireMarkers: false, answersTopic: 'answers-restart' });
+    await second.start();
+    try {
+      const found = second.byTransactionalId('kept');
+      assert.equal(found?.state, 'CompleteCommit');
+      assert.equal(found?.endKey, 'commit-key');
+      assert.deepEqual(found?.answer, { offsets: [1, 2] });
+      assert.deepEqual(await second.end(meta.transactionId, true, { key: 'commit-key' }), committed, 'the keyed retry gets the first answer');
+      await rejectsWithTxn(second.end(meta.transactionId, false, { key: 'other-key' }), 'INVALID_TXN_STATE');
+      assert.equal(second.byTransactionalId('dropped'), undefined, 'a forgotten id left a tombstone');
+      assert.equal(second.byTransactionalId('unkeyed'), undefined, 'only keyed answers are kept');
+    } finally {
+      await second.close();
+    }
+  });
+
   test('bad requests are refused before Kafka is asked', TEST_TIMEOUT, async () => {
     await rejectsWithTxn(coordinator.begin({ timeoutMs: 0 }), 'INVALID_TRANSACTION_TIMEOUT');
     await rejectsWithTxn(coordinator.begin({ transactionalId: 'x'.repeat(256) }), 'INVALID_REQUEST');
