@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApiError } from '../../src/errors';
 import { JsonScanner } from '../../src/http/produce-body/json-scanner';
+import { fastSkipValue } from '../../src/http/produce-body/fast-skip';
 import { NOT_TEXT, parseProduceBody, type ScannedProduceBody } from '../../src/http/produce-body/produce-body';
 
 /** Seeded, so a failure names a case that reproduces. */
@@ -293,4 +294,22 @@ test('with the body\'s bytes, json values of an ASCII body are views of those by
   const accented = '{"records":[{"value":"é"},{"value":{"a":"ü"}}]}';
   const other = parseProduceBody(accented, 'json', Buffer.from(accented, 'utf8'));
   assert.deepEqual(other.records.map((r) => r.value), ['"é"', '{"a":"ü"}']);
+});
+
+test('the fast skip accepts every valid document itself and refuses every invalid one (no fallback hides it)', () => {
+  const r = rng(4627);
+  let valid = 0;
+  for (let i = 0; i < 3000; i++) {
+    const doc = jsonText(r, 4);
+    for (const text of [doc, mutate(r, doc), mutate(r, doc)]) {
+      const accepted = parseAccepts(text);
+      // the fast skip moves past one value; JSON.parse also refuses text after it (JSON whitespace only)
+      const at = text.search(/[^ \t\n\r]/);
+      const end = at < 0 ? -1 : fastSkipValue(text, at);
+      const whole = end >= 0 && !/[^ \t\n\r]/.test(text.slice(end));
+      assert.equal(whole, accepted, `${JSON.stringify(text)} ${[...text].map((ch) => ch.charCodeAt(0)).join(",")}`);
+      if (accepted) valid++;
+    }
+  }
+  assert.ok(valid > 3000, `valid documents exercised (${valid})`);
 });

@@ -1,4 +1,5 @@
 import { ApiError } from '../../errors';
+import { fastSkipValue } from './fast-skip';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -203,6 +204,12 @@ export class JsonScanner {
    * stack holds, per open container, whether it is an object (1) or an array (0).
    */
   skipValue(): void {
+    // valid values (nearly all) in one tight loop; on anything else the exact walk below names the error
+    const end = fastSkipValue(this.text, this.pos);
+    if (end >= 0) {
+      this.pos = end;
+      return;
+    }
     const stack = this.stack;
     const base = stack.length;
     for (;;) {
