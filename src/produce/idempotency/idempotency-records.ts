@@ -42,33 +42,92 @@ export interface ReleasedRecord {
 
 export type KeyRecord = IntentRecord | CompletedRecord | ReleasedRecord;
 
+const INTENT = 1;
+const COMPLETED = 2;
+const RELEASED = 3;
+const ASYNC = 1;
+
 /**
- * A journal payload: JSON `{"key": ..., "record": {...}}`. Built as text by hand for the two
- * records every keyed request writes: JSON.stringify of the nested object was a measurable part of
- * a single-record request's cost.
+ * A journal payload, binary (numbers big-endian):
+ *   int8 type (1 intent, 2 completed, 3 released) | int8 flags (bit 0: async) | uint8 key length | key (ASCII)
+ *   intent, completed: uint8 fingerprint length | fingerprint (ASCII) | float64 createdAt
+ *   intent:    uint16 topic length | topic (UTF-8) | float64 producerId | int32 producerEpoch |
+ *              uint32 n | n x int32 assignment | uint32 n | n x int32 sequences
+ *   completed: uint32 n | n x float64 outcomes
+ * Built with a few fixed-size writes: JSON text of the records was a measurable part of a keyed
+ * single-record request's cost. Payloads of the first version were JSON `{"key": ..., "record":
+ * {...}}` (first byte `{`); they are still read.
  */
 export function encodeKeyRecord(key: string, record: KeyRecord): Buffer {
-  let body: string;
-  switch (record.type) {
-    case 'intent':
-      body =
-        `{"type":"intent","v":0,"fingerprint":"${record.fingerprint}","createdAt":${record.createdAt},"async":${record.async},` +
-        `"topic":${JSON.stringify(record.topic)},"producerId":${record.producerId},"producerEpoch":${record.producerEpoch},` +
-        `"assignment":[${record.assignment.join(',')}],"sequences":[${record.sequences.join(',')}]}`;
-      break;
-    case 'completed':
-      body =
-        `{"type":"completed","v":0,"fingerprint":"${record.fingerprint}","createdAt":${record.createdAt},"async":${record.async},` +
-        `"outcomes":[${record.outcomes.join(',')}]}`;
-      break;
-    default:
-      body = JSON.stringify(record);
+  if (key.length > 255 || (record.type !== 'released' && record.fingerprint.length > 255)) throw new Error('an idempotency key or fingerprint over 255 characters');
+  let size = 3 + key.length;
+  if (record.type !== 'released') size += 1 + record.fingerprint.length + 8;
+  if (record.type === 'intent') size += 2 + Buffer.byteLength(record.topic) + 8 + 4 + 4 + 4 * record.assignment.length + 4 + 4 * record.sequences.length;
+  if (record.type === 'completed') size += 4 + 8 * record.outcomes.length;
+  const out = Buffer.allocUnsafe(size);
+  out[0] = record.type === 'intent' ? INTENT : record.type === 'completed' ? COMPLETED : RELEASED;
+  out[1] = record.type !== 'released' && record.async ? ASYNC : 0;
+  out[2] = key.length;
+  let pos = 3 + out.write(key, 3, 'latin1');
+  if (record.type === 'released') return out;
+  out[pos++] = record.fingerprint.length;
+  pos += out.write(record.fingerprint, pos, 'latin1');
+  pos = out.writeDoubleBE(record.createdAt, pos);
+  if (record.type === 'completed') {
+    writeNumbers(out, pos, record.outcomes, 8);
+    return out;
   }
-  return Buffer.from(`{"key":${JSON.stringify(key)},"record":${body}}`, 'utf8');
+  const topicLength = out.write(record.topic, pos + 2, 'utf8');
+  out.writeUInt16BE(topicLength, pos);
+  pos = out.writeDoubleBE(record.producerId, pos + 2 + topicLength);
+  pos = out.writeInt32BE(record.producerEpoch, pos);
+  pos = writeNumbers(out, pos, record.assignment, 4);
+  writeNumbers(out, pos, record.sequences, 4);
+  return out;
+}
+
+/** uint32 count, then each number as int32 (width 4) or float64 (width 8); returns where it ends. */
+function writeNumbers(out: Buffer, pos: number, numbers: number[], width: 4 | 8): number {
+  pos = out.writeUInt32BE(numbers.length, pos);
+  for (const n of numbers) pos = width === 4 ? out.writeInt32BE(n, pos) : out.writeDoubleBE(n, pos);
+  return pos;
 }
 
 /** The key and its record; undefined for a record this version does not know (skipped on replay). */
 export function decodeKeyRecord(payload: Buffer): { key: string; record: KeyRecord } | undefined {
+  if (payload.length === 0) return undefined;
+  if (payload[0] === 0x7b) return decodeJsonKeyRecord(payload);
+  const type = payload[0];
+  const async = (payload[1] & ASYNC) !== 0;
+  let pos = 3 + payload[2];
+  const key = payload.toString('latin1', 3, pos);
+  if (type === RELEASED) return { key, record: { type: 'released', v: 0 } };
+  if (type !== INTENT && type !== COMPLETED) return undefined;
+  const fingerprintEnd = pos + 1 + payload[pos];
+  const fingerprint = payload.toString('latin1', pos + 1, fingerprintEnd);
+  const createdAt = payload.readDoubleBE(fingerprintEnd);
+  pos = fingerprintEnd + 8;
+  if (type === COMPLETED) {
+    return { key, record: { type: 'completed', v: 0, fingerprint, createdAt, async, outcomes: readNumbers(payload, pos, 8) } };
+  }
+  const topicEnd = pos + 2 + payload.readUInt16BE(pos);
+  const topic = payload.toString('utf8', pos + 2, topicEnd);
+  const producerId = payload.readDoubleBE(topicEnd);
+  const producerEpoch = payload.readInt32BE(topicEnd + 8);
+  const assignment = readNumbers(payload, topicEnd + 12, 4);
+  const sequences = readNumbers(payload, topicEnd + 16 + 4 * assignment.length, 4);
+  return { key, record: { type: 'intent', v: 0, fingerprint, createdAt, async, topic, producerId, producerEpoch, assignment, sequences } };
+}
+
+function readNumbers(payload: Buffer, pos: number, width: 4 | 8): number[] {
+  const n = payload.readUInt32BE(pos);
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) out[i] = width === 4 ? payload.readInt32BE(pos + 4 + 4 * i) : payload.readDoubleBE(pos + 4 + 8 * i);
+  return out;
+}
+
+/** A payload of the first version: JSON `{"key": ..., "record": {...}}`. */
+function decodeJsonKeyRecord(payload: Buffer): { key: string; record: KeyRecord } | undefined {
   const { key, record } = JSON.parse(payload.toString('utf8')) as { key?: unknown; record?: KeyRecord };
   if (typeof key !== 'string' || record === undefined || record.v !== 0 || !['intent', 'completed', 'released'].includes(record.type)) return undefined;
   return { key, record };
