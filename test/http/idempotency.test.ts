@@ -1,6 +1,8 @@
 import 'reflect-metadata';
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import pino from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../../src/config/load-config';
@@ -13,6 +15,8 @@ import type { IdempotentProducer } from '../../src/produce/idempotency/idempoten
 import type { IdempotencyKeyStore } from '../../src/produce/idempotency/idempotency-key-store';
 import { buildTestApp, post, get, highWatermarks, JSON_V2 } from '../helper';
 import { defer, tempDir } from '../engine/embedded/helpers';
+import { IDEMPOTENCY_DIR } from '../../src/produce/idempotency/idempotency-key-store';
+import { decodeKeyRecord } from '../../src/produce/idempotency/idempotency-records';
 
 /** Every value of a topic's partitions, read through the HTTP API. */
 async function values(app: FastifyInstance, topic: string, partitions = 1): Promise<unknown[]> {
@@ -127,6 +131,46 @@ test('a retry storm of 1,000 concurrent duplicates writes exactly one copy of ea
   assert.equal(written.length, KEYS);
   assert.deepEqual(written.map((v) => v.k).sort((a, b) => a - b), Array.from({ length: KEYS }, (_, k) => k));
   assert.equal((await highWatermarks(engine, 'storm')).reduce((a, b) => a + b, 0), KEYS);
+});
+
+/** Keys whose intent is in the key journal's files now (frames: uint32 length, uint32 CRC, payload). */
+function intentsOnDisk(dataDir: string): Set<string> {
+  const dir = join(dataDir, IDEMPOTENCY_DIR);
+  const keys = new Set<string>();
+  for (const name of readdirSync(dir).sort()) {
+    const bytes = readFileSync(join(dir, name));
+    for (let pos = 0; pos + 8 <= bytes.length; pos += 8 + bytes.readUInt32BE(pos)) {
+      const decoded = decodeKeyRecord(bytes.subarray(pos + 8, pos + 8 + bytes.readUInt32BE(pos)));
+      if (decoded?.record.type === 'intent') keys.add(decoded.key);
+    }
+  }
+  return keys;
+}
+
+test('a keyed request\'s intent is in the journal file before its first record reaches the engine (what a kill -9 relies on)', async (t) => {
+  const dataDir = tempDir(t, 'basket-idem-');
+  const a = await openApp(t, dataDir);
+  const appended: string[] = [];
+  const append = a.engine.append.bind(a.engine);
+  a.engine.append = (topic, partition, records, options) => {
+    // every record's value is its request's key
+    const key = JSON.parse(records[0].value!.toString()) as string;
+    assert.ok(intentsOnDisk(dataDir).has(key), `the intent of '${key}' is written before its append`);
+    appended.push(key);
+    return append(topic, partition, records, options);
+  };
+  const requests = [];
+  for (const acks of ['1', 'all']) {
+    for (const count of [1, 100]) {
+      for (let n = 0; n < 5; n++) {
+        const key = `ordered-${acks}-${count}-${n}`;
+        const body = { records: Array.from({ length: count }, () => ({ value: key })) };
+        requests.push(post(a.app, `/topics/ordered?acks=${acks}`, body, JSON_V2, { 'idempotency-key': key }));
+      }
+    }
+  }
+  for (const res of await Promise.all(requests)) assert.equal(res.status, 200);
+  assert.equal(new Set(appended).size, 20);
 });
 
 test('keys survive a restart: a repeat after it gets the first answer and writes nothing', async (t) => {

@@ -18,14 +18,15 @@ test('key store: keys are forgotten after the window, in memory and on replay; a
   let store = new IdempotencyKeyStore(dir, { ttlMs: TTL, maxKeys: 100, now: clock.now }, silent);
   store.start();
   const old = store.begin('old', 'f', false);
-  await store.writeIntent(old, intent(old.createdAt), 1);
+  await store.writeIntent(old, intent(old.createdAt));
   old.outcomeRuns = [0, 5, 1, 7];
   await store.writeCompleted(old, 1);
   clock.advance(TTL / 2);
   const young = store.begin('young', 'f', true);
-  await store.writeIntent(young, intent(young.createdAt, true), -1);
+  await store.writeIntent(young, intent(young.createdAt, true));
+  await store.sync();
   const gone = store.begin('gone', 'f', false);
-  await store.writeIntent(gone, intent(gone.createdAt), 1);
+  await store.writeIntent(gone, intent(gone.createdAt));
   await store.writeReleased(gone, 1);
   assert.equal(store.get('gone'), undefined);
   await store.close();
