@@ -60,3 +60,23 @@ test('key store: past maxKeys the oldest keys not in flight are forgotten first'
   assert.ok(store.get('k4') !== undefined);
   await store.close();
 });
+
+test('key store: outcomes and releases with no intent after them are still written and, for acks=all, fsynced', async (t) => {
+  const dir = tempDir(t);
+  const clock = new ManualClock();
+  let store = new IdempotencyKeyStore(dir, { ttlMs: TTL, maxKeys: 100, now: clock.now }, silent);
+  store.start();
+  const kept = store.begin('kept', 'f', false);
+  const freed = store.begin('freed', 'f', false);
+  await store.writeIntent(kept, intent(kept.createdAt));
+  await store.writeIntent(freed, intent(freed.createdAt));
+  kept.outcomeRuns = [0, 3, 1, 9];
+  // nothing else is written after these: they must not wait for another request's intent
+  await Promise.all([store.writeCompleted(kept, -1), store.writeReleased(freed, -1)]);
+  await store.close();
+  store = new IdempotencyKeyStore(dir, { ttlMs: TTL, maxKeys: 100, now: clock.now }, silent);
+  store.start();
+  assert.deepEqual(store.get('kept')?.outcomeRuns, [0, 3, 1, 9]);
+  assert.equal(store.get('freed'), undefined);
+  await store.close();
+});
