@@ -37,6 +37,12 @@ export interface LoadResult {
   /** The produce request's own round trip (acks=1), for comparison: p50 and p99, ms. */
   ackP50: number;
   ackP99: number;
+  /**
+   * Each delivery's receive time less its producer's answer time: the delivery path on its own,
+   * without the produce round trip (negative when the event came before the answer). p50, p99, ms.
+   */
+  afterAckP50: number;
+  afterAckP99: number;
 }
 
 const SEQ = /"seq":(\d+)/g;
@@ -183,8 +189,14 @@ export async function runLoad(c: LoadCase): Promise<LoadResult> {
   for (const s of streams) s.destroy();
   const n = Math.min(received, expected);
   const sorted = new Float64Array(n);
-  for (let i = 0; i < n; i++) sorted[i] = receivedAt[i] - report.sendTimes[receivedSeqs[i]];
+  const afterAck = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const seq = receivedSeqs[i];
+    sorted[i] = receivedAt[i] - report.sendTimes[seq];
+    afterAck[i] = receivedAt[i] - (report.sendTimes[seq] + report.ackTimes[seq]);
+  }
   sorted.sort();
+  afterAck.sort();
   const acks = Float64Array.from(report.ackTimes).sort();
   return {
     produced: total,
@@ -198,6 +210,8 @@ export async function runLoad(c: LoadCase): Promise<LoadResult> {
     max: sorted.length > 0 ? sorted[sorted.length - 1] : NaN,
     ackP50: percentile(acks, 50),
     ackP99: percentile(acks, 99),
+    afterAckP50: percentile(afterAck, 50),
+    afterAckP99: percentile(afterAck, 99),
   };
 }
 

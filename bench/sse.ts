@@ -6,7 +6,11 @@
  * (bench/sse-producer.ts), so none of them shares another's CPU. Memory is the server process's
  * RSS, sampled every 50 ms.
  *
- *   npx tsc -p . && node --expose-gc dist/bench/sse.js [max subscribers, default 10000] [fan-out seconds, default 5] [latency,fanout]
+ *   npx tsc -p . && node --expose-gc dist/bench/sse.js [max subscribers, default 10000] [fan-out seconds, default 5] [latency,fanout,wake] [fan-out sizes, default 100,1000,10000]
+ *
+ * `wake` is the server-side part alone, in this process: a fetch parked at the end of a partition,
+ * as the event streams' shared tail parks one, and the time from an append to the fetch's answer
+ * (and from the append's own answer to it), with no HTTP and no other process involved.
  *
  * SSE_BENCH_SERVER_DIST=<the dist folder of another build> runs that build's server under the same
  * load, for before/after comparisons of server changes in one sitting.
@@ -25,7 +29,8 @@ const { startServer } = require(serverDist === undefined ? '../test/sse/live-app
 
 const maxSubscribers = Number(process.argv[2] ?? 10_000);
 const fanoutSeconds = Number(process.argv[3] ?? 5);
-const cases = (process.argv[4] ?? 'latency,fanout').split(',');
+const cases = (process.argv[4] ?? 'latency,fanout,wake').split(',');
+const fanoutSizes = (process.argv[5] ?? '100,1000,10000').split(',').map(Number);
 
 function runChild(c: LoadCase): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
@@ -37,7 +42,40 @@ function runChild(c: LoadCase): Promise<LoadResult> {
 }
 
 const mb = (bytes: number): string => `${(bytes / 1048576).toFixed(0)} MB`;
-const ms = (v: number): string => (Number.isNaN(v) ? '-' : v < 10 ? v.toFixed(2) : v.toFixed(0));
+const ms = (v: number): string => (Number.isNaN(v) ? '-' : Math.abs(v) < 10 ? v.toFixed(2) : v.toFixed(0));
+
+const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
+
+function quantile(values: number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+/** Append -> answer of a fetch parked at the high watermark, `samples` times, one at a time. */
+async function wakeUps(engine: LiveApp.RunningServer['engine'], topic: string, samples: number): Promise<string> {
+  await engine.createTopic({ name: topic, partitions: 1 });
+  const fromAppend: number[] = [];
+  const fromAnswer: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const fetching = engine.fetch({ partitions: [{ topic, partition: 0, offset: i }], maxBytes: 1 << 20, maxWaitMs: 10_000, isolationLevel: 'read_committed' });
+    // Let the fetch read, find nothing and park before the append.
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    const start = nowMs();
+    let answered = NaN;
+    const appended = engine.append(topic, 0, [{ key: null, value: Buffer.from(`{"seq":${i}}`) }], { acks: 1 }).then(() => (answered = nowMs()));
+    const response = await fetching;
+    const woke = nowMs();
+    await appended;
+    if (response.partitions[0].records.length !== 1) throw new Error('the parked fetch did not get the appended record');
+    fromAppend.push(woke - start);
+    fromAnswer.push(woke - answered);
+  }
+  const f = (v: number): string => v.toFixed(3);
+  return (
+    `wake-up, append -> parked engine.fetch answered   p50 ${f(quantile(fromAppend, 0.5))}  p99 ${f(quantile(fromAppend, 0.99))} ms  (${samples} samples)\n` +
+    `wake-up, append answered -> parked fetch answered p50 ${f(quantile(fromAnswer, 0.5))}  p99 ${f(quantile(fromAnswer, 0.99))} ms`
+  );
+}
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'basket-bench-sse-'));
@@ -59,7 +97,7 @@ async function main(): Promise<void> {
         `${String(r.received).padStart(8)}/${String(r.expected).padEnd(8)} ${perSecond.toFixed(0).padStart(8)}/s ` +
         `p50 ${ms(r.p50).padStart(6)}  p90 ${ms(r.p90).padStart(6)}  p99 ${ms(r.p99).padStart(6)}  max ${ms(r.max).padStart(6)} ms  ` +
         `rss ${mb(rssBefore)} -> peak ${mb(rssPeak)}  connect ${(r.connectMs / 1000).toFixed(1)} s  ` +
-        `(produce ack p50 ${ms(r.ackP50)} p99 ${ms(r.ackP99)} ms)`,
+        `(produce ack p50 ${ms(r.ackP50)} p99 ${ms(r.ackP99)} ms; event after ack p50 ${ms(r.afterAckP50)} p99 ${ms(r.afterAckP99)} ms)`,
     );
   };
 
@@ -72,10 +110,11 @@ async function main(): Promise<void> {
     }
   }
   if (cases.includes('fanout')) {
-    for (const n of [100, 1000, 10_000].filter((x) => x <= maxSubscribers)) {
+    for (const n of fanoutSizes.filter((x) => x <= maxSubscribers)) {
       await run(`fan-out: SSE x${n}`, { mode: 'sse', subscribers: n, rate: 10, durationMs: fanoutSeconds * 1000 });
     }
   }
+  if (cases.includes('wake')) console.log(await wakeUps(engine, 'bench-wake', 500));
   await server.stop();
   rmSync(dataDir, { recursive: true, force: true });
 }
