@@ -9,6 +9,7 @@ import type { EngineError } from '../../src/engine/engine-error';
 import type { StorageEngine } from '../../src/engine/storage-engine';
 import { SharedPartitionReaders } from '../../src/sse/shared-partition-readers';
 import { PartitionFeed, type FeedSink } from '../../src/sse/partition-feed';
+import type { PartitionTailOptions } from '../../src/sse/partition-tail';
 import type { SharedRecord } from '../../src/sse/shared-record';
 import { eventually } from './live-app';
 
@@ -54,18 +55,24 @@ class CollectingSink implements FeedSink {
   }
 }
 
+/** `count` feeds of `topic`-0 from offset 0, all on the partition's shared tail. */
+async function feedsOnTail(t: TestContext, engine: StorageEngine, topic: string, count: number, tail: PartitionTailOptions) {
+  const readers = new SharedPartitionReaders(engine, tail);
+  t.after(() => readers.close());
+  const options = { engine, readers, isolationLevel: 'read_committed' as const, catchUpBytes: 1 << 20 };
+  const sinks = Array.from({ length: count }, () => new CollectingSink());
+  const feeds = sinks.map((sink) => new PartitionFeed(sink, 0, topic, 0, 0, options));
+  for (const f of feeds) f.start();
+  await eventually(() => feeds.every((f) => f.tailing), 'every feed on the tail');
+  return { readers, sinks, feeds };
+}
+
 const values = (n: number, prefix = 'v') => Array.from({ length: n }, (_, i) => ({ key: null, value: Buffer.from(`${prefix}${i}`) }));
 
 test('subscribers at the end of a partition share one tail: one fetch per append, the same records to all', async (t) => {
   const { engine, fetches } = await engineWithFetchCount(t);
   await engine.createTopic({ name: 'fan', partitions: 1 });
-  const readers = new SharedPartitionReaders(engine, { maxBytes: 1 << 20, maxWaitMs: 30_000 });
-  t.after(() => readers.close());
-  const options = { engine, readers, isolationLevel: 'read_committed' as const, catchUpBytes: 1 << 20 };
-  const sinks = Array.from({ length: 50 }, () => new CollectingSink());
-  const feeds = sinks.map((sink) => new PartitionFeed(sink, 0, 'fan', 0, 0, options));
-  for (const f of feeds) f.start();
-  await eventually(() => feeds.every((f) => f.tailing), 'every feed on the tail');
+  const { readers, sinks, feeds } = await feedsOnTail(t, engine, 'fan', 50, { maxBytes: 1 << 20, maxWaitMs: 30_000 });
   assert.equal(readers.size, 1);
   assert.equal(readers.tail('fan', 0, 'read_committed')?.subscriberCount, 50);
 
@@ -113,14 +120,8 @@ test('a subscriber behind the tail catches up with its own reads, then joins the
 test('appends landing while the tail hands out to thousands: every subscriber gets every record once, in order', async (t) => {
   const { engine } = await engineWithFetchCount(t);
   await engine.createTopic({ name: 'laps', partitions: 1 });
-  const readers = new SharedPartitionReaders(engine, { maxBytes: 1 << 20, maxWaitMs: 30_000 });
-  t.after(() => readers.close());
-  const options = { engine, readers, isolationLevel: 'read_committed' as const, catchUpBytes: 1 << 20 };
   // More subscribers than one slice of a lap, so laps yield to the event loop and appends land mid-lap.
-  const sinks = Array.from({ length: 2500 }, () => new CollectingSink());
-  const feeds = sinks.map((sink) => new PartitionFeed(sink, 0, 'laps', 0, 0, options));
-  for (const f of feeds) f.start();
-  await eventually(() => feeds.every((f) => f.tailing), 'every feed on the tail');
+  const { readers, sinks, feeds } = await feedsOnTail(t, engine, 'laps', 2500, { maxBytes: 1 << 20, maxWaitMs: 30_000 });
   // A subscriber leaving in the middle of a lap must not disturb the others' turns.
   const leaver = 1800;
   sinks[leaver].onDeliver = () => feeds[leaver].stop();
@@ -146,15 +147,9 @@ test('a record fetched in the middle of a lap goes to the rest of that lap at on
   // One batch per fetch (a one-record batch is about 70 bytes) and a turn of the event loop after
   // every delivery: a lap over 2,000 subscribers spans 2,000 turns, while the fetch of the second
   // batch is one file read.
-  const readers = new SharedPartitionReaders(engine, { maxBytes: 100, maxWaitMs: 30_000, sliceSize: 1 });
-  t.after(() => readers.close());
-  const options = { engine, readers, isolationLevel: 'read_committed' as const, catchUpBytes: 1 << 20 };
-  const sinks = Array.from({ length: 2000 }, () => new CollectingSink());
+  const { sinks, feeds } = await feedsOnTail(t, engine, 'merge', 2000, { maxBytes: 100, maxWaitMs: 30_000, sliceSize: 1 });
   const deliveries = sinks.map(() => 0);
   sinks.forEach((s, i) => (s.onDeliver = () => deliveries[i]++));
-  const feeds = sinks.map((sink) => new PartitionFeed(sink, 0, 'merge', 0, 0, options));
-  for (const f of feeds) f.start();
-  await eventually(() => feeds.every((f) => f.tailing), 'every feed on the tail');
   await Promise.all([engine.append('merge', 0, values(1, 'a'), { acks: 1 }), engine.append('merge', 0, values(1, 'b'), { acks: 1 })]);
   await eventually(() => sinks.every((s) => s.records.length === 2), 'both records to every subscriber', 20_000);
   for (const s of sinks) assert.deepEqual(s.records.map((r) => r.offset), [0, 1]);
