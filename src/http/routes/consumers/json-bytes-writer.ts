@@ -5,10 +5,15 @@
  */
 export class JsonBytesWriter {
   private buffer: Buffer;
+  private view: DataView<ArrayBufferLike>;
   private length = 0;
+  /** The last source of `raw` and a view of it. */
+  private source: Buffer = EMPTY;
+  private sourceView: DataView<ArrayBufferLike> = new DataView(EMPTY.buffer, EMPTY.byteOffset, 0);
 
   constructor(initialBytes = 64 * 1024) {
     this.buffer = Buffer.allocUnsafe(initialBytes);
+    this.view = new DataView(this.buffer.buffer, this.buffer.byteOffset, this.buffer.length);
   }
 
   /** ASCII text: fragments of JSON syntax and numbers. */
@@ -32,10 +37,33 @@ export class JsonBytesWriter {
     this.reserve(n);
     const b = this.buffer;
     let at = this.length;
-    // Up to a few hundred bytes a loop beats Buffer#copy, which allocates a view of the source range.
-    if (n > 512) bytes.copy(b, at, start, end);
-    else for (let i = start; i < end; i++) b[at++] = bytes[i] as number;
     this.length += n;
+    if (n > 512) {
+      bytes.copy(b, at, start, end);
+      return;
+    }
+    // Short ranges (keys, values, fragments) are most of a response: Buffer#copy would allocate a
+    // view per range; four bytes at a time through DataViews allocates one view per source buffer.
+    if (n >= 16) {
+      if (bytes !== this.source) {
+        this.source = bytes;
+        this.sourceView = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+      }
+      const from = this.sourceView;
+      const to = this.view;
+      for (; start + 4 <= end; start += 4, at += 4) to.setInt32(at, from.getInt32(start));
+    }
+    for (let i = start; i < end; i++) b[at++] = bytes[i] as number;
+  }
+
+  /** A short constant piece of JSON (the same few buffers over and over), copied by a plain loop. */
+  fragment(bytes: Buffer): void {
+    const n = bytes.length;
+    this.reserve(n);
+    const b = this.buffer;
+    let at = this.length;
+    for (let i = 0; i < n; i++) b[at++] = bytes[i] as number;
+    this.length = at;
   }
 
   /** A JSON string holding the UTF-8 text of bytes[start, end). */
@@ -50,12 +78,31 @@ export class JsonBytesWriter {
     this.buffer[this.length++] = 0x22;
   }
 
-  /** A JSON string holding the base64 of bytes[start, end). */
+  /** A JSON string holding the base64 of bytes[start, end) (standard alphabet, padded, as Buffer's). */
   base64(bytes: Buffer, start = 0, end = bytes.length): void {
     this.reserve(Math.ceil((end - start) / 3) * 4 + 2);
-    this.buffer[this.length++] = 0x22;
-    this.length += this.buffer.write(bytes.toString('base64', start, end), this.length, 'latin1');
-    this.buffer[this.length++] = 0x22;
+    const b = this.buffer;
+    let at = this.length;
+    b[at++] = 0x22;
+    // Written in place: a base64 string per value would be allocated only to be copied here.
+    let i = start;
+    for (; i + 3 <= end; i += 3) {
+      const n = ((bytes[i] as number) << 16) | ((bytes[i + 1] as number) << 8) | (bytes[i + 2] as number);
+      b[at++] = BASE64[n >>> 18] as number;
+      b[at++] = BASE64[(n >>> 12) & 63] as number;
+      b[at++] = BASE64[(n >>> 6) & 63] as number;
+      b[at++] = BASE64[n & 63] as number;
+    }
+    if (i < end) {
+      const two = i + 1 < end;
+      const n = ((bytes[i] as number) << 16) | (two ? (bytes[i + 1] as number) << 8 : 0);
+      b[at++] = BASE64[n >>> 18] as number;
+      b[at++] = BASE64[(n >>> 12) & 63] as number;
+      b[at++] = two ? (BASE64[(n >>> 6) & 63] as number) : 0x3d;
+      b[at++] = 0x3d;
+    }
+    b[at++] = 0x22;
+    this.length = at;
   }
 
   /** A non-negative integer below 2^53 (offsets, timestamps), as digits; anything else as String(n). */
@@ -108,10 +155,13 @@ export class JsonBytesWriter {
     const next = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.length + extra));
     this.buffer.copy(next, 0, 0, this.length);
     this.buffer = next;
+    this.view = new DataView(next.buffer, next.byteOffset, next.length);
   }
 }
 
 const INT32_MAX = 0x7fff_ffff;
+const EMPTY = Buffer.alloc(0);
+const BASE64 = Buffer.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/', 'latin1');
 
 /** Digits of 0 <= n <= INT32_MAX at `at`; returns the position after them. */
 function writeDigits(b: Buffer, at: number, value: number): number {

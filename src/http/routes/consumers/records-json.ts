@@ -65,7 +65,7 @@ export function renderSources(format: EmbeddedFormat, sources: readonly RecordSo
         return { ...done(out, count, nextOffsets), error, failed };
       }
       if (count > 0) out.ascii(',');
-      out.raw(head);
+      out.fragment(head);
       if (keyEnd === -1) out.ascii('null');
       else key(out, format, cursor.keyBytes, cursor.keyStart, keyEnd);
       out.ascii(',"value":');
@@ -73,7 +73,7 @@ export function renderSources(format: EmbeddedFormat, sources: readonly RecordSo
       else if (format === 'json') out.raw(cursor.valueBytes, cursor.valueStart, valueEnd);
       else if (format === 'binary') out.base64(cursor.valueBytes, cursor.valueStart, valueEnd);
       else out.string(cursor.valueBytes, cursor.valueStart, valueEnd);
-      out.raw(partitionField);
+      out.fragment(partitionField);
       out.uint(cursor.offset);
       out.ascii(',"timestamp":');
       out.uint(cursor.timestamp);
