@@ -24,6 +24,12 @@ export interface RenderedRecords {
   failed?: { topic: string; partition: number; offset: number };
 }
 
+const COMMA = Buffer.from(',');
+const NULL = Buffer.from('null');
+const VALUE_FIELD = Buffer.from(',"value":');
+const TIMESTAMP_FIELD = Buffer.from(',"timestamp":');
+const NO_HEADERS_END = Buffer.from(',"headers":[]}');
+
 /** Whole-response size guess per byte of key and value budget: the JSON around each record roughly doubles it. */
 const BYTES_PER_BUDGET_BYTE = 2.5;
 const MAX_INITIAL_BYTES = 8 << 20;
@@ -64,20 +70,20 @@ export function renderSources(format: EmbeddedFormat, sources: readonly RecordSo
         );
         return { ...done(out, count, nextOffsets), error, failed };
       }
-      if (count > 0) out.ascii(',');
+      if (count > 0) out.fragment(COMMA);
       out.fragment(head);
-      if (keyEnd === -1) out.ascii('null');
+      if (keyEnd === -1) out.fragment(NULL);
       else key(out, format, cursor.keyBytes, cursor.keyStart, keyEnd);
-      out.ascii(',"value":');
-      if (valueEnd === -1) out.ascii('null');
+      out.fragment(VALUE_FIELD);
+      if (valueEnd === -1) out.fragment(NULL);
       else if (format === 'json') out.raw(cursor.valueBytes, cursor.valueStart, valueEnd);
       else if (format === 'binary') out.base64(cursor.valueBytes, cursor.valueStart, valueEnd);
       else out.string(cursor.valueBytes, cursor.valueStart, valueEnd);
       out.fragment(partitionField);
       out.uint(cursor.offset);
-      out.ascii(',"timestamp":');
+      out.fragment(TIMESTAMP_FIELD);
       out.uint(cursor.timestamp);
-      if (cursor.headerCount === 0) out.ascii(',"headers":[]}');
+      if (cursor.headerCount === 0) out.fragment(NO_HEADERS_END);
       else headers(out, format, cursor);
       nextOffsets[s] = cursor.offset + 1;
       count++;
