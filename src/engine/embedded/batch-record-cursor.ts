@@ -5,6 +5,8 @@ import { BATCH_HEADER_SIZE, COMPRESSION_NONE, CorruptBatchError, decompressRecor
 import { readVarint, readVarlong, VarintError } from './codec/varint';
 
 const EMPTY = Buffer.alloc(0);
+/** Not a one-byte varint's value (those are -64..63): read it the long way. */
+const MULTI_BYTE = 0x7fff_ffff;
 
 /**
  * Walks the records of v2 batches read from a log, in place: the varints of each record are read
@@ -170,20 +172,19 @@ export class BatchRecordCursor implements RecordCursor {
 
   /** A zig-zag varint; one-byte values (most lengths and deltas) without a call. */
   private varint(): number {
-    const b = this.bytes[this.pos];
-    if (b !== undefined && b < 0x80) {
-      this.pos++;
-      return (b >>> 1) ^ -(b & 1);
-    }
-    return readVarint(this.bytes, this);
+    const v = this.oneByteVarint();
+    return v === MULTI_BYTE ? readVarint(this.bytes, this) : v;
   }
 
   private varlong(): number {
+    const v = this.oneByteVarint();
+    return v === MULTI_BYTE ? readVarlong(this.bytes, this) : v;
+  }
+
+  private oneByteVarint(): number {
     const b = this.bytes[this.pos];
-    if (b !== undefined && b < 0x80) {
-      this.pos++;
-      return (b >>> 1) ^ -(b & 1);
-    }
-    return readVarlong(this.bytes, this);
+    if (b === undefined || b >= 0x80) return MULTI_BYTE;
+    this.pos++;
+    return (b >>> 1) ^ -(b & 1);
   }
 }
