@@ -64,7 +64,7 @@ export const recordRoutes: FastifyPluginAsyncTypebox<RecordRoutesOptions> = asyn
       const { offset } = rendered.failed;
       throw new ApiError('RECORD_CONVERSION', `Record ${topic}-${partition}@${offset} is not JSON; read it with Accept: application/vnd.kafka.binary.v2+json or string`);
     }
-    // Already JSON text: sent as it is, not serialized again.
-    return (reply as FastifyReply).type(format === 'json' ? 'application/vnd.kafka.json.v2+json' : `application/vnd.kafka.${format}.v2+json`).send(rendered.json);
+    // Already JSON text: sent as it is, not serialized again (with the charset a serialized answer names).
+    return (reply as FastifyReply).type(`application/vnd.kafka.${format}.v2+json; charset=utf-8`).send(rendered.json);
   });
 };
