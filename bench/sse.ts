@@ -89,7 +89,9 @@ async function main(): Promise<void> {
     const rssBefore = process.memoryUsage().rss;
     let rssPeak = rssBefore;
     const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 50);
+    const cpuBefore = process.cpuUsage();
     const r = await runChild({ ...c, base, topic });
+    const cpu = process.cpuUsage(cpuBefore);
     clearInterval(sampler);
     const perSecond = (r.received / r.elapsedMs) * 1000;
     console.log(
@@ -97,6 +99,7 @@ async function main(): Promise<void> {
         `${String(r.received).padStart(8)}/${String(r.expected).padEnd(8)} ${perSecond.toFixed(0).padStart(8)}/s ` +
         `p50 ${ms(r.p50).padStart(6)}  p90 ${ms(r.p90).padStart(6)}  p99 ${ms(r.p99).padStart(6)}  max ${ms(r.max).padStart(6)} ms  ` +
         `rss ${mb(rssBefore)} -> peak ${mb(rssPeak)}  connect ${(r.connectMs / 1000).toFixed(1)} s  ` +
+        `server cpu ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s  ` +
         `(produce ack p50 ${ms(r.ackP50)} p99 ${ms(r.ackP99)} ms; event after ack p50 ${ms(r.afterAckP50)} p99 ${ms(r.afterAckP99)} ms)`,
     );
   };
