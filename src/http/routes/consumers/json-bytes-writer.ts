@@ -1,3 +1,14 @@
+/** A constant piece of JSON text with a view for copying it a word at a time. */
+export class JsonFragment {
+  readonly bytes: Buffer;
+  readonly view: DataView<ArrayBufferLike>;
+
+  constructor(text: string) {
+    this.bytes = Buffer.from(text, 'utf8');
+    this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.length);
+  }
+}
+
 /**
  * Appends JSON text to a growing byte buffer: record bytes are copied as they are, never turned
  * into JS strings and back. `string` writes a JSON string from UTF-8 bytes, copying them between
@@ -56,13 +67,25 @@ export class JsonBytesWriter {
     for (let i = start; i < end; i++) b[at++] = bytes[i] as number;
   }
 
-  /** A short constant piece of JSON (the same few buffers over and over), copied by a plain loop. */
-  fragment(bytes: Buffer): void {
-    const n = bytes.length;
+  /** A constant piece of JSON, four bytes at a time. */
+  fragment(piece: JsonFragment): void {
+    const n = piece.bytes.length;
     this.reserve(n);
-    const b = this.buffer;
+    this.copyWords(piece.view, 0, n);
+  }
+
+  /** Writes again what was written at [start, end) (a timestamp that repeats, record after record). */
+  repeat(start: number, end: number): void {
+    this.reserve(end - start);
+    this.copyWords(this.view, start, end);
+  }
+
+  private copyWords(from: DataView<ArrayBufferLike>, start: number, end: number): void {
+    const to = this.view;
     let at = this.length;
-    for (let i = 0; i < n; i++) b[at++] = bytes[i] as number;
+    let i = start;
+    for (; i + 4 <= end; i += 4, at += 4) to.setInt32(at, from.getInt32(i));
+    for (; i < end; i++) to.setUint8(at++, from.getUint8(i));
     this.length = at;
   }
 

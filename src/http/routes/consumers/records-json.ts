@@ -2,7 +2,7 @@ import { ApiError } from '../../../errors';
 import type { ConsumerRecord, RecordCursor } from '../../../engine/storage-engine';
 import type { EmbeddedFormat } from '../../media-types';
 import { isJsonText } from './json-text';
-import { JsonBytesWriter } from './json-bytes-writer';
+import { JsonBytesWriter, JsonFragment } from './json-bytes-writer';
 import { ArrayRecordCursor } from './array-record-cursor';
 
 /** One partition's records to show, in order. */
@@ -24,11 +24,10 @@ export interface RenderedRecords {
   failed?: { topic: string; partition: number; offset: number };
 }
 
-const COMMA = Buffer.from(',');
-const NULL = Buffer.from('null');
-const VALUE_FIELD = Buffer.from(',"value":');
-const TIMESTAMP_FIELD = Buffer.from(',"timestamp":');
-const NO_HEADERS_END = Buffer.from(',"headers":[]}');
+const NULL = new JsonFragment('null');
+const VALUE_FIELD = new JsonFragment(',"value":');
+const TIMESTAMP_FIELD = new JsonFragment(',"timestamp":');
+const NO_HEADERS_END = new JsonFragment(',"headers":[]}');
 
 /** Whole-response size guess per byte of key and value budget: the JSON around each record roughly doubles it. */
 const BYTES_PER_BUDGET_BYTE = 2.5;
@@ -51,12 +50,17 @@ export function renderSources(format: EmbeddedFormat, sources: readonly RecordSo
   const nextOffsets = sources.map(() => -1);
   let count = 0;
   let used = 0;
+  // Where the last timestamp's digits are in the output: records of a batch often share one.
+  let lastTimestamp = -1;
+  let timestampStart = 0;
+  let timestampEnd = 0;
   out.ascii('[');
   for (let s = 0; s < sources.length; s++) {
     const source = sources[s] as RecordSource;
     const cursor = source.records;
-    const head = Buffer.from(`{"topic":${JSON.stringify(source.topic)},"key":`, 'utf8');
-    const partitionField = Buffer.from(`,"partition":${source.partition},"offset":`, 'latin1');
+    const head = new JsonFragment(`{"topic":${JSON.stringify(source.topic)},"key":`);
+    const nextHead = new JsonFragment(`,{"topic":${JSON.stringify(source.topic)},"key":`);
+    const partitionField = new JsonFragment(`,"partition":${source.partition},"offset":`);
     while (cursor.next()) {
       const keyEnd = cursor.keyEnd;
       const valueEnd = cursor.valueEnd;
@@ -70,8 +74,7 @@ export function renderSources(format: EmbeddedFormat, sources: readonly RecordSo
         );
         return { ...done(out, count, nextOffsets), error, failed };
       }
-      if (count > 0) out.fragment(COMMA);
-      out.fragment(head);
+      out.fragment(count > 0 ? nextHead : head);
       if (keyEnd === -1) out.fragment(NULL);
       else key(out, format, cursor.keyBytes, cursor.keyStart, keyEnd);
       out.fragment(VALUE_FIELD);
@@ -82,7 +85,14 @@ export function renderSources(format: EmbeddedFormat, sources: readonly RecordSo
       out.fragment(partitionField);
       out.uint(cursor.offset);
       out.fragment(TIMESTAMP_FIELD);
-      out.uint(cursor.timestamp);
+      const timestamp = cursor.timestamp;
+      if (timestamp === lastTimestamp) out.repeat(timestampStart, timestampEnd);
+      else {
+        lastTimestamp = timestamp;
+        timestampStart = out.size;
+        out.uint(timestamp);
+        timestampEnd = out.size;
+      }
       if (cursor.headerCount === 0) out.fragment(NO_HEADERS_END);
       else headers(out, format, cursor);
       nextOffsets[s] = cursor.offset + 1;
