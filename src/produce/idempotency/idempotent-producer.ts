@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { ApiError } from '../../errors';
 import type { Acks } from '../../engine/storage-engine';
 import type { ProduceInput, ProduceOutcome, ProducePlan, ProduceSend, ProduceService } from '../produce-service';
-import { deferred } from '../../coordinator/group/deferred';
+import { deferred, type Deferred } from '../../coordinator/group/deferred';
 import { ProducerLane } from './producer-lanes';
 import { decodeAssignment, encodeAssignment, encodeOutcomes, type IntentRecord } from './idempotency-records';
 import { keyedReceiptId, type IdempotencyKeyStore, type KeyEntry } from './idempotency-key-store';
@@ -146,19 +146,12 @@ export class IdempotentProducer {
     }
     // acks=all: the intent's fsync runs beside the records' own; the answer waits for both.
     const done = intentSynced === undefined ? sent.done : Promise.all([sent.done, intentSynced]).then(([outcomes]) => outcomes);
-    done.then(
-      (outcomes) => {
-        entry.outcomeRuns = encodeOutcomes(outcomes);
-        entry.intent = undefined;
-        entry.inFlight = undefined;
-        gate.resolve(outcomes);
-      },
-      (err: unknown) => {
-        entry.inFlight = undefined;
-        gate.reject(err);
-      },
-    );
-    const settling = sent.settled.then((settlement) => this.settle(entry, done, request.acks, lane, resume !== undefined, settlement));
+    // The closure that lives until the outcome is written holds neither the request nor its
+    // outcomes (nor the gate, which resolves with them): a batch's records would outlive its answer.
+    const succeeded = answer(entry, done, gate);
+    const acks = request.acks;
+    const resumed = resume !== undefined;
+    const settling = sent.settled.then((settlement) => this.settle(entry, succeeded, acks, lane, resumed, settlement));
     this.settling.add(settling);
     void settling.finally(() => this.settling.delete(settling));
     return { done: gate.promise, repeated: false, async: entry.async, receiptId: entry.async ? keyedReceiptId(entry.key) : '' };
@@ -187,7 +180,7 @@ export class IdempotentProducer {
    */
   private async settle(
     entry: KeyEntry,
-    done: Promise<ProduceOutcome[]>,
+    succeeded: Promise<boolean>,
     acks: Acks,
     lane: ProducerLane | undefined,
     resumed: boolean,
@@ -196,7 +189,7 @@ export class IdempotentProducer {
     let reusable = settlement !== 'unknown' && !resumed;
     if (settlement === 'ok') {
       try {
-        await done;
+        if (!(await succeeded)) throw new Error('the intent could not be fsynced');
         await this.store.writeCompleted(entry, acks);
       } catch (err) {
         reusable = false;
@@ -217,6 +210,24 @@ export class IdempotentProducer {
       this.logger.warn({ err, key: entry.key }, 'could not persist the release of an idempotency key');
     }
   }
+}
+
+/** Keeps the outcome in the entry and answers the request and its repeats; resolves with whether it succeeded. */
+function answer(entry: KeyEntry, done: Promise<ProduceOutcome[]>, gate: Deferred<ProduceOutcome[]>): Promise<boolean> {
+  return done.then(
+    (outcomes) => {
+      entry.outcomeRuns = encodeOutcomes(outcomes);
+      entry.intent = undefined;
+      entry.inFlight = undefined;
+      gate.resolve(outcomes);
+      return true;
+    },
+    (err: unknown) => {
+      entry.inFlight = undefined;
+      gate.reject(err);
+      return false;
+    },
+  );
 }
 
 /** A lane rebuilt from an intent: its old producer id, positioned at the intent's sequences. Retired after use. */
