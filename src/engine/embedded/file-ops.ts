@@ -9,6 +9,8 @@ import * as fs from 'node:fs';
 export interface FileOps {
   /** Writes all of `buffers` at `position`; resolves with the bytes written. */
   writev(fd: number, buffers: Buffer[], position: number): Promise<number>;
+  /** The same on the calling thread, for small writes (see LogWriter): returns the bytes written. */
+  writevSync(fd: number, buffers: Buffer[], position: number): number;
   fdatasync(fd: number): Promise<void>;
   /** Reads up to `length` bytes at `position` into `buffer` from 0; resolves with the bytes read. */
   read(fd: number, buffer: Buffer, length: number, position: number): Promise<number>;
@@ -20,6 +22,9 @@ export const nodeFileOps: FileOps = {
     return new Promise((resolve, reject) => {
       fs.writev(fd, buffers, position, (err, written) => (err ? reject(err) : resolve(written)));
     });
+  },
+  writevSync(fd, buffers, position) {
+    return fs.writevSync(fd, buffers, position);
   },
   fdatasync(fd) {
     return new Promise((resolve, reject) => {

@@ -20,6 +20,14 @@ export interface LogWriterEvents {
   failed(cause: unknown): Error;
 }
 
+/**
+ * A drain of at most this many bytes per segment is written on the event loop's thread: a write
+ * to the page cache of this size takes microseconds, less than handing it to the thread pool and
+ * waiting for the pool to answer (which also wakes an idle worker thread). Larger drains go to
+ * the pool, so the event loop never stalls on a big write.
+ */
+const SYNC_WRITE_MAX_BYTES = 64 << 10;
+
 /** At most this much goes into one writev, so one drain's latency stays bounded. */
 const MAX_DRAIN_BYTES = 16 << 20;
 const MAX_DRAIN_WRITES = 8192;
@@ -142,7 +150,8 @@ export class LogWriter {
         bytes += group[j].buffer.length;
       }
       const fd = await segment.open();
-      const written = await this.ops.writev(fd, buffers, group[i].position);
+      const position = group[i].position;
+      const written = bytes <= SYNC_WRITE_MAX_BYTES ? this.ops.writevSync(fd, buffers, position) : await this.ops.writev(fd, buffers, position);
       if (written !== bytes) throw new Error(`short write: ${written} of ${bytes} bytes`);
       segment.markWritten(bytes);
       this.dirtySegments.add(segment);

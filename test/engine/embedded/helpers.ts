@@ -44,6 +44,8 @@ export class ManualClock {
 /** FileOps that count what goes through them; `failWrites` makes every later write fail with EIO. */
 export class CountingFileOps implements FileOps {
   writes = 0;
+  /** Writes made on the event loop's thread (writevSync), a subset of `writes`. */
+  threadWrites = 0;
   syncs = 0;
   bytesRead = 0;
   failWrites = false;
@@ -51,6 +53,12 @@ export class CountingFileOps implements FileOps {
     this.writes++;
     if (this.failWrites) return Promise.reject(Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' }));
     return nodeFileOps.writev(fd, buffers, position);
+  }
+  writevSync(fd: number, buffers: Buffer[], position: number): number {
+    this.writes++;
+    this.threadWrites++;
+    if (this.failWrites) throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
+    return nodeFileOps.writevSync(fd, buffers, position);
   }
   fdatasync(fd: number): Promise<void> {
     this.syncs++;
