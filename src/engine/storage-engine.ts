@@ -177,6 +177,8 @@ export interface RecordCursor {
   readonly headerCount: number;
   /** The current record's headers (built on call: headers are the rare case). */
   headers(): RecordHeader[];
+  /** Bytes of stored batches the cursor walks, where the engine knows: a size hint for the output. */
+  readonly storedBytes?: number;
 }
 
 /** A partition's answer to `fetchCursors`: as FetchPartitionResult, with a cursor for the records. */

@@ -55,6 +55,12 @@ export class BatchRecordCursor implements RecordCursor {
     return this.batches.length === 0;
   }
 
+  get storedBytes(): number {
+    let bytes = 0;
+    for (const batch of this.batches) bytes += batch.header.sizeInBytes;
+    return bytes;
+  }
+
   next(): boolean {
     try {
       for (;;) {

@@ -29,7 +29,7 @@ const VALUE_FIELD = new JsonFragment(',"value":');
 const TIMESTAMP_FIELD = new JsonFragment(',"timestamp":');
 const NO_HEADERS_END = new JsonFragment(',"headers":[]}');
 
-/** Whole-response size guess per byte of key and value budget: the JSON around each record roughly doubles it. */
+/** Whole-response size guess per stored byte or byte of key and value budget: the JSON around each record roughly doubles it. */
 const BYTES_PER_BUDGET_BYTE = 2.5;
 const MAX_INITIAL_BYTES = 8 << 20;
 
@@ -46,7 +46,7 @@ const MAX_INITIAL_BYTES = 8 << 20;
  * cannot deserialize.
  */
 export function renderSources(format: EmbeddedFormat, sources: readonly RecordSource[], maxBytes = Infinity): RenderedRecords {
-  const out = new JsonBytesWriter(Math.min(MAX_INITIAL_BYTES, Math.max(4096, Math.ceil(maxBytes * BYTES_PER_BUDGET_BYTE))));
+  const out = new JsonBytesWriter(initialSize(sources, maxBytes));
   const nextOffsets = sources.map(() => -1);
   let count = 0;
   let used = 0;
@@ -100,6 +100,22 @@ export function renderSources(format: EmbeddedFormat, sources: readonly RecordSo
     }
   }
   return done(out, count, nextOffsets);
+}
+
+/**
+ * The output buffer's first size: enough for the stored bytes at hand, or for the budget where the
+ * cursors cannot tell, so that a long-poll answering one record does not take megabytes.
+ */
+function initialSize(sources: readonly RecordSource[], maxBytes: number): number {
+  let stored = 0;
+  for (const { records } of sources) {
+    if (records.storedBytes === undefined) {
+      stored = Infinity;
+      break;
+    }
+    stored += records.storedBytes;
+  }
+  return Math.ceil(Math.min(MAX_INITIAL_BYTES, Math.max(4096, Math.min(stored, maxBytes) * BYTES_PER_BUDGET_BYTE)));
 }
 
 /** renderSources over a list of records (consecutive records of one partition form a source). */
