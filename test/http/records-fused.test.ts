@@ -6,6 +6,8 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { IsolationLevel, ProducerRecord, StorageEngine } from '../../src/engine/storage-engine';
 import { toWireRecord } from '../../src/produce/record-serde';
@@ -177,6 +179,36 @@ test('consumer instances: the fused path delivers the same bytes, the same refus
         assert.equal(offset, (await engine.listOffset(topic, 0, 'latest', 'read_committed')).offset, `${format} max_bytes=${maxBytes}: ${topic} read to its last stable offset`);
       }
       assert.ok(delivered > 0, `${format} max_bytes=${maxBytes}: delivered ${delivered}`);
+    }
+  }
+});
+
+test('a corrupt stored batch: both paths answer the same error, and the records before it are still read', async (t) => {
+  const { app, engine, dataDir } = await buildTestApp(t);
+  await engine.createTopic({ name: 'c', partitions: 1 });
+  await engine.append('c', 0, [record(1), record(2)], { acks: -1 });
+  await engine.append('c', 0, [record(7), record(9)], { acks: -1 });
+  // The second batch's first record: its key length varint, 61 bytes into the batch plus length, attributes, two deltas.
+  const file = join(dataDir, 'c-0', '00000000000000000000.log');
+  const bytes = readFileSync(file);
+  const second = 12 + bytes.readInt32BE(8);
+  const fd = openSync(file, 'r+');
+  writeSync(fd, Buffer.from([0x7e]), 0, 1, second + 61 + 4);
+  closeSync(fd);
+  for (const format of Object.keys(FORMATS) as Format[]) {
+    for (const offset of [0, 2, 3]) {
+      const url = `/topics/c/partitions/0/records?offset=${offset}&max_bytes=${offset === 0 ? 1 : 1 << 20}`;
+      const fused = await raw(app, 'GET', url, FORMATS[format]);
+      const objects = await objectPath(engine, () => raw(app, 'GET', url, FORMATS[format]));
+      if (offset === 0) {
+        // A budget of one byte fetches the first batch alone: the damage is not reached on either path.
+        assert.deepEqual(fused, objects, `${format} ${url}`);
+        assert.deepEqual(JSON.parse(fused.body).map((r: { offset: number }) => r.offset), [0], `${format} ${url}`);
+        continue;
+      }
+      assert.deepEqual([fused.status, JSON.parse(fused.body).error_code], [objects.status, JSON.parse(objects.body).error_code], `${format} ${url}`);
+      assert.equal(fused.status, 500, `${format} ${url}: ${fused.body}`);
+      assert.match(JSON.parse(fused.body).message, /Corrupt record batch/);
     }
   }
 });
