@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import { EngineError, isEngineError } from '../engine-error';
 import { Acks, AppendResult, ConsumerRecord, IsolationLevel, ProducerBatchIdentity, ProducerRecord } from '../storage-engine';
-import { CorruptBatchError, DecodedRecord, decodeRecords, encodeRecordBatch, RecordBatchHeader } from './codec/record-batch';
+import { CorruptBatchError, encodeRecordBatch, RecordBatchHeader } from './codec/record-batch';
+import { decodeLogBatchRead, LogBatchRead, LogReadResult, segmentIndexFor } from './log-batch-read';
 import { ScannedBatch } from './batch-scanner';
 import { FileOps } from './file-ops';
 import { LogConfig } from './log-config';
@@ -19,6 +20,8 @@ import { PartitionTransactions } from './transaction-state';
 /** Kafka's producer.id.expiration.ms default: a producer idle this long is forgotten. */
 export const DEFAULT_PRODUCER_ID_EXPIRATION_MS = 86_400_000;
 
+export type { LogBatchRead, LogReadResult } from './log-batch-read';
+
 export interface PartitionLogParams {
   topic: string;
   partition: number;
@@ -35,29 +38,6 @@ export interface PartitionLogParams {
   producerIdExpirationMs?: number;
   /** The partition has had transactional batches: its transactions are rebuilt from the log at load. */
   transactional?: boolean;
-}
-
-export interface LogReadResult {
-  records: ConsumerRecord[];
-  /** Bytes of the batches the records came from. */
-  bytes: number;
-  /** One past the last batch read (records of skipped control or aborted batches included). */
-  nextOffset: number;
-}
-
-/** A read as stored batches; see PartitionLog.readBatches. */
-export interface LogBatchRead {
-  /** Data batches in offset order: no control batch, and under read_committed none of an aborted transaction. */
-  batches: ScannedBatch[];
-  /** Bytes of the batches read (skipped ones included), for the fetch's byte budget. */
-  bytes: number;
-  /** One past the last batch read (records of skipped control or aborted batches included). */
-  nextOffset: number;
-  /** The read's records are those of `batches` with from <= offset < upTo. */
-  from: number;
-  upTo: number;
-  /** Base offset of the segment read, for corruption messages. */
-  segmentBaseOffset: number;
 }
 
 /**
@@ -321,7 +301,7 @@ export class PartitionLog {
   async forEachBatch(from: number, visit: (header: RecordBatchHeader, batch: ScannedBatch) => void): Promise<void> {
     let offset = from;
     const end = this.highWatermark;
-    for (let i = this.segmentIndexFor(offset); i < this.segments.length && offset < end; i++) {
+    for (let i = segmentIndexFor(this.segments, offset); i < this.segments.length && offset < end; i++) {
       for (;;) {
         const read = await this.segments[i].read(offset, 1 << 20, true);
         if (read.batches.length === 0) break;
@@ -369,18 +349,6 @@ export class PartitionLog {
     );
   }
 
-  /** Index of the segment holding `offset`: the last whose base offset is <= offset. */
-  private segmentIndexFor(offset: number): number {
-    let lo = 0;
-    let hi = this.segments.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1;
-      if (this.segments[mid].baseOffset <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
-  }
-
   /**
    * Records from `offset` below `upTo` (the high watermark unless a lower bound is given) within
    * about `maxBytes`; at least one batch when `minOneBatch`. A fetch at the high watermark is valid
@@ -394,16 +362,7 @@ export class PartitionLog {
 
   /** The records of a readBatches result, decoded; a batch that cannot be decoded is CORRUPT_MESSAGE. */
   decodeRead(read: LogBatchRead): ConsumerRecord[] {
-    const records: ConsumerRecord[] = [];
-    for (const batch of read.batches) {
-      const timestampType = batch.header.timestampType;
-      for (const r of this.decodeBatch(batch, read.segmentBaseOffset)) {
-        if (r.offset < read.from) continue;
-        if (r.offset >= read.upTo) break;
-        records.push({ topic: this.topic, partition: this.partition, offset: r.offset, timestamp: r.timestamp, timestampType, key: r.key, value: r.value, headers: r.headers });
-      }
-    }
-    return records;
+    return decodeLogBatchRead(this.topic, this.partition, read);
   }
 
   /**
@@ -431,7 +390,7 @@ export class PartitionLog {
     if (offset >= upTo) return nothing;
     let nextOffset = offset;
     const segments = this.segments;
-    for (let i = this.segmentIndexFor(offset); i < segments.length && segments[i].baseOffset < upTo; i++) {
+    for (let i = segmentIndexFor(segments, offset); i < segments.length && segments[i].baseOffset < upTo; i++) {
       const read = this.recent.read(offset, maxBytes, minOneBatch) ?? (await segments[i].read(offset, maxBytes, minOneBatch));
       if (read.batches.length === 0) {
         if (read.stop === 'corrupt' || read.stop === 'torn') {
@@ -450,20 +409,6 @@ export class PartitionLog {
       return { batches, bytes: read.bytes, nextOffset, from: offset, upTo, segmentBaseOffset: segments[i].baseOffset };
     }
     return nothing;
-  }
-
-  /** The batch's records, decompressed; a batch that cannot be decoded is CORRUPT_MESSAGE. */
-  private decodeBatch(batch: ScannedBatch, segmentBaseOffset: number): DecodedRecord[] {
-    try {
-      return decodeRecords(batch.buf, batch.pos);
-    } catch (err) {
-      if (!(err instanceof CorruptBatchError)) throw err;
-      throw new EngineError(
-        'CORRUPT_MESSAGE',
-        `Corrupt record batch at offset ${batch.header.baseOffset} in ${this.topic}-${this.partition} segment ${segmentBaseOffset}: ${err.message}`,
-        { cause: err },
-      );
-    }
   }
 
   /** First offset whose record timestamp is >= `timestamp`, below the high watermark; undefined if none. */
