@@ -39,11 +39,10 @@ const INTENT_AT_ONCE_RECORDS = 100;
  *
  * A new key: plan the request, take a lane, write the intent (lane identity, each partition's base
  * sequence, the record-to-partition assignment), then send: the intent is written (it survives a
- * kill -9) before the first record is. For acks=all the answer waits until the intent is fsynced
- * too, by the journal's group commit, which runs beside the records' own rather than before their
- * write: one fsync round of latency, not two. The price: after a power loss (not a process crash)
- * the records could have reached the disk and the intent not, if the kernel wrote their pages back
- * before the intent's fsync; a retry of that unanswered request would then append again.
+ * kill -9) before the first record is. For acks=all the intent is also fsynced (the journal's group
+ * commit) before the records are sent: the kernel may write the records' pages back at any moment,
+ * and were they on disk after a power loss without their intent, a retry of that unanswered request
+ * would append them again. So a keyed acks=all request pays two fsync rounds in a row.
  *
  * After success the completed record is written, and only once it is durable does the lane go back
  * to the pool: until then the request's batches stay the lane's last ones, which the engine
@@ -116,21 +115,19 @@ export class IdempotentProducer {
     let lane: ProducerLane | undefined;
     let intentTried = false;
     let sent: ProduceSend;
-    let intentSynced: Promise<void> | undefined;
     try {
       const plan = await this.produce.plan(request.topic, request.records, resume === undefined ? undefined : decodeAssignment(resume.assignment));
       if (resume === undefined) {
         lane = await this.produce.lanes.acquire();
         intentTried = true;
         await this.store.writeIntent(entry, this.intentFor(entry, plan, lane), plan.recordCount >= INTENT_AT_ONCE_RECORDS);
-        if (request.acks === -1) intentSynced = this.store.sync();
+        if (request.acks === -1) await this.store.sync();
       } else {
         lane = resumedLane(resume);
       }
       sent = this.produce.send(plan, request.acks, lane);
     } catch (err) {
       // Nothing was appended. A new key is free again; a pending one stays pending.
-      intentSynced?.catch(() => undefined);
       entry.inFlight = undefined;
       if (resume === undefined) {
         // An intent write that failed may still have reached the disk: its lane must never serve
@@ -144,8 +141,7 @@ export class IdempotentProducer {
       gate.reject(err);
       throw err;
     }
-    // acks=all: the intent's fsync runs beside the records' own; the answer waits for both.
-    const done = intentSynced === undefined ? sent.done : Promise.all([sent.done, intentSynced]).then(([outcomes]) => outcomes);
+    const done = sent.done;
     // The closure that lives until the outcome is written holds neither the request nor its
     // outcomes (nor the gate, which resolves with them): a batch's records would outlive its answer.
     const succeeded = answer(entry, done, gate);
@@ -189,7 +185,7 @@ export class IdempotentProducer {
     let reusable = settlement !== 'unknown' && !resumed;
     if (settlement === 'ok') {
       try {
-        if (!(await succeeded)) throw new Error('the intent could not be fsynced');
+        if (!(await succeeded)) throw new Error('the request did not succeed');
         await this.store.writeCompleted(entry, acks);
       } catch (err) {
         reusable = false;
