@@ -1,10 +1,11 @@
 import { EngineError, isEngineError } from '../engine-error';
-import type { RecordCursor, RecordHeader, TimestampType } from '../storage-engine';
+import type { RecordHeader } from '../storage-engine';
+import { NO_BYTES, RecordCursorFields } from '../record-cursor-fields';
 import type { ScannedBatch } from './batch-scanner';
 import { BATCH_HEADER_SIZE, COMPRESSION_NONE, CorruptBatchError, decompressRecords, MIN_RECORD_SIZE } from './codec/record-batch';
 import { readVarint, readVarlong, VarintError } from './codec/varint';
 
-const EMPTY = Buffer.alloc(0);
+const EMPTY = NO_BYTES;
 /** Not a one-byte varint's value (those are -64..63): read it the long way. */
 const MULTI_BYTE = 0x7fff_ffff;
 
@@ -18,17 +19,7 @@ const MULTI_BYTE = 0x7fff_ffff;
  *
  * Yields the records with from <= offset < upTo, the bounds the object path applies.
  */
-export class BatchRecordCursor implements RecordCursor {
-  offset = 0;
-  timestamp = 0;
-  timestampType: TimestampType = 'CreateTime';
-  keyBytes: Buffer = EMPTY;
-  keyStart = 0;
-  keyEnd = -1;
-  valueBytes: Buffer = EMPTY;
-  valueStart = 0;
-  valueEnd = -1;
-  headerCount = 0;
+export class BatchRecordCursor extends RecordCursorFields {
   /** The varint readers' position in `bytes`. */
   pos = 0;
   private bytes: Buffer = EMPTY;
@@ -49,7 +40,9 @@ export class BatchRecordCursor implements RecordCursor {
     private readonly upTo: number,
     /** Names the partition and segment in corruption messages. */
     private readonly where: string,
-  ) {}
+  ) {
+    super();
+  }
 
   get empty(): boolean {
     return this.batches.length === 0;

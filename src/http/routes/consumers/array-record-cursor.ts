@@ -1,22 +1,13 @@
-import type { ConsumerRecord, FetchCursorResponse, FetchRequest, RecordCursor, RecordHeader, StorageEngine, TimestampType } from '../../../engine/storage-engine';
+import type { ConsumerRecord, FetchCursorResponse, FetchRequest, RecordHeader, StorageEngine } from '../../../engine/storage-engine';
+import { NO_BYTES, RecordCursorFields } from '../../../engine/record-cursor-fields';
 
-const EMPTY = Buffer.alloc(0);
+const EMPTY = NO_BYTES;
 
 /**
  * A RecordCursor over record objects: the object path (engines without `fetchCursors`, such as the
  * kafka engine) seen through the same interface as stored batches, so one renderer serves both.
  */
-export class ArrayRecordCursor implements RecordCursor {
-  offset = 0;
-  timestamp = 0;
-  timestampType: TimestampType = 'CreateTime';
-  keyBytes: Buffer = EMPTY;
-  keyStart = 0;
-  keyEnd = -1;
-  valueBytes: Buffer = EMPTY;
-  valueStart = 0;
-  valueEnd = -1;
-  headerCount = 0;
+export class ArrayRecordCursor extends RecordCursorFields {
   private index: number;
 
   /** Yields records[start, end). */
@@ -25,6 +16,7 @@ export class ArrayRecordCursor implements RecordCursor {
     start = 0,
     private readonly end = records.length,
   ) {
+    super();
     this.index = start;
   }
 
