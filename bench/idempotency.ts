@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBasket, type Server } from './servers';
+import { BATCH_BODY, median, record, SINGLE_BODY } from './produce-bodies';
 
 /**
  * What an Idempotency-Key per request costs. Basket runs as a child process; autocannon sends the
@@ -22,12 +23,8 @@ const durationSec = Number(process.argv[2] ?? 3);
 const rounds = Number(process.argv[3] ?? 7);
 const GOAL = 0.85;
 
-function record(i: number): { value: unknown } {
-  return { value: { id: i, user: `user-${i % 1000}`, item: 'free-range-eggs', qty: 12, note: 'deliver before noon please' } };
-}
-
-const single = JSON.stringify({ records: [record(1)] });
-const batch = JSON.stringify({ records: Array.from({ length: 1000 }, (_, i) => record(i)) });
+const single = SINGLE_BODY;
+const batch = BATCH_BODY;
 
 interface Scenario {
   name: string;
@@ -84,12 +81,6 @@ async function run(basket: Server, s: Scenario, keyed: boolean, seconds: number)
     console.log(`  ${s.name}${keyed ? ' (key)' : ''}: status codes ${JSON.stringify(result.statusCodeStats)}, errors ${result.errors}, timeouts ${result.timeouts}`);
   }
   return { rps: result.requests.average, cpuMicrosPerRequest: cpu / Math.max(1, result.requests.total), failures: result.non2xx + result.errors };
-}
-
-function median(xs: number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 async function topicBytes(url: string, topic: string): Promise<{ bytes: number; records: number }> {

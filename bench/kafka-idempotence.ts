@@ -2,6 +2,7 @@ import pino from 'pino';
 import { KafkaEngine } from '../src/engine/kafka/kafka-engine';
 import type { ProducerRecord } from '../src/engine/storage-engine';
 import { MockCluster } from '../test/kafka-mock/mock-cluster';
+import { median } from './produce-bodies';
 
 /**
  * What idempotent produce costs the kafka engine: acks=all appends with producer ids (the default)
@@ -32,11 +33,6 @@ async function run(engine: KafkaEngine, topic: string, records: ProducerRecord[]
     }),
   );
   return appended / roundSec;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 async function main(): Promise<void> {

@@ -1,5 +1,6 @@
 import { load, type LoadResult } from './load';
 import { startBare, startBasket, type Server } from './servers';
+import { BATCH_BODY, median, record, SINGLE_BODY } from './produce-bodies';
 
 /**
  * Produce throughput, each Basket figure beside a bare Fastify route that parses the same body,
@@ -18,13 +19,8 @@ const rounds = Number(process.argv[3] ?? 3);
 const CONNECTIONS = 64;
 const BATCH_CONNECTIONS = 8;
 
-function record(i: number): { value: unknown } {
-  // ~100 bytes of JSON text per value
-  return { value: { id: i, user: `user-${i % 1000}`, item: 'free-range-eggs', qty: 12, note: 'deliver before noon please' } };
-}
-
-const single = JSON.stringify({ records: [record(1)] });
-const batch = JSON.stringify({ records: Array.from({ length: 1000 }, (_, i) => record(i)) });
+const single = SINGLE_BODY;
+const batch = BATCH_BODY;
 
 interface Case {
   name: string;
@@ -55,12 +51,6 @@ async function measure(server: Server, c: Case): Promise<Run> {
   const result = await load(`${server.url}${c.path}`, c.body, { connections: c.connections, durationSec });
   const records = result.requests * c.recordsPerRequest;
   return { result, recordsPerSec: result.requestsPerSec * c.recordsPerRequest, cpuMicrosPerRecord: (server.cpuMicros() - cpuBefore) / records };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 function line(c: Case, r: Run): string {
