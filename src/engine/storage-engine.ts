@@ -130,7 +130,7 @@ export interface FetchRequest {
   /**
    * Total byte budget for the response, counted in whole record batches as Kafka does (the first
    * batch is returned even if larger). Record-level budgets (Confluent's max_bytes) are the HTTP
-   * layer's: see src/http/record-budget.ts.
+   * layer's: see renderSources in src/http/routes/consumers/records-json.ts.
    */
   maxBytes: number;
   minBytes?: number;

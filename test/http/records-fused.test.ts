@@ -9,9 +9,8 @@ import assert from 'node:assert/strict';
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import type { IsolationLevel, ProducerRecord, StorageEngine } from '../../src/engine/storage-engine';
+import type { ConsumerRecord, IsolationLevel, ProducerRecord, StorageEngine } from '../../src/engine/storage-engine';
 import { toWireRecord } from '../../src/produce/record-serde';
-import { withinRecordBudget } from '../../src/http/record-budget';
 import { buildTestApp, post, BINARY_V2, JSON_V2, STRING_V2 } from '../helper';
 import { V2 } from '../consumer/consumer-client';
 
@@ -79,6 +78,20 @@ async function fill(engine: StorageEngine, name: string, configs: Record<string,
   await engine.append(name, 0, next(9), { acks: 1 });
   await engine.append(name, 0, next(2), txn(firstProducerId + 2, 0));
   return (await engine.listOffset(name, 0, 'latest', 'read_uncommitted')).offset;
+}
+
+/**
+ * Confluent's max_bytes as the HTTP layer applied it before the renderer did: records in order while
+ * their keys and values fit, and always at least one.
+ */
+function withinRecordBudget(records: ConsumerRecord[], maxBytes: number): ConsumerRecord[] {
+  let used = 0;
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i] as ConsumerRecord;
+    used += (r.key?.length ?? 0) + (r.value?.length ?? 0);
+    if (used > maxBytes && i > 0) return records.slice(0, i);
+  }
+  return records;
 }
 
 /** What the object path answered before the fused path existed: toWireRecord of fetch's records, within the budget. */
