@@ -97,7 +97,7 @@ function skipString(text: string, pos: number): number {
     if (c !== 0x5c) return -1;
     const e = text.charCodeAt(pos + 1);
     if (e === 0x75) {
-      if (!isHex(text.charCodeAt(pos + 2)) || !isHex(text.charCodeAt(pos + 3)) || !isHex(text.charCodeAt(pos + 4)) || !isHex(text.charCodeAt(pos + 5))) return -1;
+      if (!hasUnicodeEscapeDigits(text, pos)) return -1;
       pos += 6;
     } else if (e === 0x22 || e === 0x5c || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) {
       pos += 2;
@@ -131,6 +131,11 @@ function skipNumber(text: string, pos: number): number {
     while (c >= 0x30 && c <= 0x39);
   }
   return pos;
+}
+
+/** Whether the four characters after the `\u` at `pos` are hex digits. */
+export function hasUnicodeEscapeDigits(text: string, pos: number): boolean {
+  return isHex(text.charCodeAt(pos + 2)) && isHex(text.charCodeAt(pos + 3)) && isHex(text.charCodeAt(pos + 4)) && isHex(text.charCodeAt(pos + 5));
 }
 
 function isHex(c: number): boolean {

@@ -1,5 +1,5 @@
 import { ApiError } from '../../errors';
-import { fastSkipValue } from './fast-skip';
+import { fastSkipValue, hasUnicodeEscapeDigits } from './fast-skip';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -125,7 +125,7 @@ export class JsonScanner {
         escaped = true;
         const e = text.charCodeAt(pos + 1);
         if (e === 0x75 /* u */) {
-          if (!isHex(text.charCodeAt(pos + 2)) || !isHex(text.charCodeAt(pos + 3)) || !isHex(text.charCodeAt(pos + 4)) || !isHex(text.charCodeAt(pos + 5))) {
+          if (!hasUnicodeEscapeDigits(text, pos)) {
             this.pos = pos;
             this.fail('bad \\u escape');
           }
@@ -263,10 +263,6 @@ export class JsonScanner {
     this.pos = pos;
     return this.fail(what);
   }
-}
-
-function isHex(c: number): boolean {
-  return (c >= ZERO && c <= NINE) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
 }
 
 function digits(text: string, pos: number): number {

@@ -90,7 +90,7 @@ const VND_JSON = /^application\/vnd\.kafka(\.[a-z]+)?\.v[23]\+json$/;
  */
 export const produceRoutes: FastifyPluginAsyncTypebox<ProduceRoutesOptions> = async (app, opts) => {
   app.removeAllContentTypeParsers();
-  const parseBody = (request: FastifyRequest, bytes: string | Buffer, done: (err: Error | null, body?: unknown) => void): void => {
+  const parseBody = (request: FastifyRequest, bytes: Buffer, done: (err: Error | null, body?: unknown) => void): void => {
     // the body's bytes are kept beside its text: json values of an ASCII body are taken from them (see parseProduceBody)
     const body = bytes.toString();
     (request as unknown as Record<symbol, unknown>)[RAW_BODY] = body;
@@ -98,7 +98,7 @@ export const produceRoutes: FastifyPluginAsyncTypebox<ProduceRoutesOptions> = as
     const format = formatOfMediaType(request.headers['content-type']);
     let parsed: ScannedProduceBody;
     try {
-      parsed = parseProduceBody(body, format === 'binary' || format === 'string' ? format : 'json', bytes as Buffer);
+      parsed = parseProduceBody(body, format === 'binary' || format === 'string' ? format : 'json', bytes);
     } catch (err) {
       done(err as Error);
       return;
