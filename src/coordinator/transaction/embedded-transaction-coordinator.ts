@@ -5,7 +5,8 @@ import { partitionForGroup } from '../group/embedded-group-coordinator';
 import { ensureInternalTopic, replayPartition } from '../internal-partition';
 import type { OffsetCommitRequest } from '../group/group-coordinator';
 import type { BeginTransactionRequest, EndTransactionOptions, TransactionalOffsetSink, TransactionCoordinator } from './transaction-coordinator';
-import { fenced, notFound, notOpen, TransactionError } from './transaction-error';
+import { notOpen, TransactionError } from './transaction-error';
+import { beginParameters, TransactionRegistry } from './transaction-registry';
 import { KeyedLock } from './keyed-lock';
 import { isTransition, mergeOffsets, mergePartitions, transition, type TransactionMetadata, type TxnOffset, type TxnTopicPartition } from './transaction-metadata';
 import { decodeTransactionRecord, encodeTransactionRecord, TRANSACTION_STATE_TOPIC } from './transaction-records';
@@ -26,9 +27,6 @@ export interface TransactionCoordinatorOptions {
 
 const MAX_EPOCH = 0x7fff;
 const PRODUCER_ID_BLOCK = 100;
-/** Ended transactions of replaced sessions still answered by describe. */
-const RETIRED_LIMIT = 10_000;
-const MAX_TRANSACTIONAL_ID_LENGTH = 255;
 
 /**
  * The embedded engine's transaction coordinator. Each transactional id belongs to one
@@ -45,10 +43,7 @@ const MAX_TRANSACTIONAL_ID_LENGTH = 255;
  * producer epoch first, so late appends of the old session are fenced by the partitions.
  */
 export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
-  private readonly metas = new Map<string, TransactionMetadata>();
-  private readonly byTxnId = new Map<string, string>();
-  /** Transactions no longer current for their id: replaced by a newer session, or forgotten once ended. */
-  private readonly retired = new Map<string, { meta: TransactionMetadata; replaced: boolean }>();
+  private readonly registry = new TransactionRegistry();
   private readonly locks = new KeyedLock();
   private partitionCount = 0;
   private status: 'new' | 'active' | 'closed' = 'new';
@@ -91,7 +86,7 @@ export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
     this.status = 'active';
     let completed = 0;
     let aborted = 0;
-    for (const meta of [...this.metas.values()]) {
+    for (const meta of this.registry.values()) {
       if (meta.state === 'PrepareCommit' || meta.state === 'PrepareAbort') {
         await this.locks.run(meta.transactionalId, () => this.complete(meta));
         completed++;
@@ -103,7 +98,7 @@ export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
     const interval = this.options.abortCheckIntervalMs ?? 1000;
     this.timer = setInterval(() => void this.sweep(), interval);
     this.timer.unref();
-    this.logger.info({ partitions: this.partitionCount, records, transactionalIds: this.metas.size, completed, aborted, ms: this.now() - started }, 'transaction coordinator loaded');
+    this.logger.info({ partitions: this.partitionCount, records, transactionalIds: this.registry.size, completed, aborted, ms: this.now() - started }, 'transaction coordinator loaded');
   }
 
   async close(): Promise<void> {
@@ -115,16 +110,9 @@ export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
 
   async begin(request: BeginTransactionRequest): Promise<TransactionMetadata> {
     await this.start();
-    const timeoutMs = request.timeoutMs ?? this.defaultTimeoutMs;
-    if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > this.maxTimeoutMs) {
-      throw new TransactionError('INVALID_TRANSACTION_TIMEOUT', `The transaction timeout must be an integer from 1 to ${this.maxTimeoutMs} ms (transaction.max.timeout.ms), got ${timeoutMs}`);
-    }
-    const id = request.transactionalId ?? `basket-${randomBytes(12).toString('hex')}`;
-    if (id.length === 0 || id.length > MAX_TRANSACTIONAL_ID_LENGTH) {
-      throw new TransactionError('INVALID_REQUEST', `A transactional id must have 1 to ${MAX_TRANSACTIONAL_ID_LENGTH} characters`);
-    }
+    const { transactionalId: id, timeoutMs } = beginParameters(request, this.defaultTimeoutMs, this.maxTimeoutMs);
     return this.locks.run(id, async () => {
-      let meta = this.metas.get(id);
+      let meta = this.registry.get(id);
       if (meta !== undefined && (meta.state === 'PrepareCommit' || meta.state === 'PrepareAbort')) meta = await this.complete(meta);
       // InitProducerId on an open transaction aborts it: the new session fences the old one.
       if (meta !== undefined && meta.state === 'Ongoing') meta = await this.abortWithBump(meta, 'fenced');
@@ -190,10 +178,8 @@ export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
 
   async end(transactionId: string, commit: boolean, options: EndTransactionOptions = {}): Promise<TransactionMetadata> {
     await this.start();
-    const forgotten = this.retired.get(transactionId);
-    if (forgotten !== undefined && !forgotten.replaced && options.key !== undefined && forgotten.meta.endKey === options.key) {
-      if (forgotten.meta.state === (commit ? 'CompleteCommit' : 'CompleteAbort')) return forgotten.meta;
-    }
+    const repeated = this.registry.endedByKey(transactionId, options.key, commit);
+    if (repeated !== undefined) return repeated;
     const id = this.idOf(transactionId, commit ? 'commit' : 'abort');
     return this.locks.run(id, async () => {
       const meta = this.current(transactionId);
@@ -212,24 +198,20 @@ export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
 
   describe(transactionId: string): TransactionMetadata {
     this.checkActive();
-    const id = this.byTxnId.get(transactionId);
-    const meta = id === undefined ? this.retired.get(transactionId)?.meta : this.metas.get(id);
-    if (meta === undefined) throw notFound(transactionId);
-    return meta;
+    return this.registry.describe(transactionId);
   }
 
   byTransactionalId(transactionalId: string): TransactionMetadata | undefined {
-    return this.metas.get(transactionalId);
+    return this.registry.get(transactionalId);
   }
 
   async forget(transactionalId: string): Promise<void> {
     await this.start();
     await this.locks.run(transactionalId, async () => {
-      const meta = this.metas.get(transactionalId);
+      const meta = this.registry.get(transactionalId);
       if (meta === undefined || !isTransition(meta.state, 'Dead')) return;
       await this.write(transactionalId, null, 1);
-      this.metas.delete(transactionalId);
-      this.byTxnId.delete(meta.transactionId);
+      this.registry.remove(transactionalId);
     });
   }
 
@@ -238,18 +220,13 @@ export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
   /** The transactional id of a current transaction; a replaced one is fenced, a forgotten one closed, an unknown one not found. */
   private idOf(transactionId: string, what = 'continue'): string {
     this.checkActive();
-    const id = this.byTxnId.get(transactionId);
-    if (id !== undefined) return id;
-    const old = this.retired.get(transactionId);
-    if (old !== undefined) throw old.replaced ? fenced(old.meta) : notOpen(old.meta, what);
-    throw notFound(transactionId);
+    return this.registry.idOf(transactionId, what);
   }
 
   /** The metadata of a transaction still current for its transactional id (read inside its lock). */
   private current(transactionId: string): TransactionMetadata {
-    const meta = this.metas.get(this.idOf(transactionId));
-    if (meta === undefined || meta.transactionId !== transactionId) throw notFound(transactionId);
-    return meta;
+    this.checkActive();
+    return this.registry.current(transactionId);
   }
 
   private open(transactionId: string, what: string): TransactionMetadata {
@@ -297,18 +274,18 @@ export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
     this.sweeping = (async () => {
       const now = this.now();
       const expiration = this.options.transactionalIdExpirationMs ?? 604_800_000;
-      for (const meta of [...this.metas.values()]) {
+      for (const meta of this.registry.values()) {
         if (this.status !== 'active') break;
         const id = meta.transactionalId;
         try {
           if (meta.state === 'Ongoing' && meta.startTimestamp + meta.timeoutMs <= now) {
             await this.locks.run(id, async () => {
-              const m = this.metas.get(id);
+              const m = this.registry.get(id);
               if (m !== undefined && m.state === 'Ongoing' && m.startTimestamp + m.timeoutMs <= this.now()) await this.abortWithBump(m, 'timeout');
             });
           } else if (meta.state === 'PrepareCommit' || meta.state === 'PrepareAbort') {
             await this.locks.run(id, async () => {
-              const m = this.metas.get(id);
+              const m = this.registry.get(id);
               if (m !== undefined && (m.state === 'PrepareCommit' || m.state === 'PrepareAbort')) await this.complete(m);
             });
           } else if (isTransition(meta.state, 'Dead') && now - meta.lastUpdateTimestamp > expiration) {
@@ -342,19 +319,9 @@ export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
   }
 
   private apply(transactionalId: string, meta: TransactionMetadata | null): void {
-    const old = this.metas.get(transactionalId);
-    if (old !== undefined && (meta === null || old.transactionId !== meta.transactionId)) {
-      this.byTxnId.delete(old.transactionId);
-      this.retired.set(old.transactionId, { meta: old, replaced: meta !== null });
-      if (this.retired.size > RETIRED_LIMIT) this.retired.delete(this.retired.keys().next().value as string);
-    }
-    if (meta === null) {
-      this.metas.delete(transactionalId);
-      return;
-    }
-    this.metas.set(transactionalId, meta);
-    this.byTxnId.set(meta.transactionId, transactionalId);
+    this.registry.apply(transactionalId, meta);
   }
+
 
   private async nextProducerId(): Promise<number> {
     if (this.ids.count === 0) this.ids = await this.engine.allocateProducerIds!(PRODUCER_ID_BLOCK);

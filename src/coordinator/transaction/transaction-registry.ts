@@ -45,6 +45,14 @@ export class TransactionRegistry {
     this.byTxnId.set(meta.transactionId, transactionalId);
   }
 
+  /** Forgets the id and its transaction entirely (an expired transactional id): a later step with it is not found. */
+  remove(transactionalId: string): void {
+    const meta = this.metas.get(transactionalId);
+    if (meta === undefined) return;
+    this.metas.delete(transactionalId);
+    this.byTxnId.delete(meta.transactionId);
+  }
+
   /** A session that lost its producer epoch (a newer session, or the coordinator's own abort elsewhere): retired as replaced. */
   fence(meta: TransactionMetadata): void {
     if (this.metas.get(meta.transactionalId)?.transactionId === meta.transactionId) this.metas.delete(meta.transactionalId);
