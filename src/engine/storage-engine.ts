@@ -53,7 +53,10 @@ export function incrementSequence(sequence: number, increment: number): number {
 
 export interface AppendOptions {
   acks: Acks;
-  /** Set by idempotent producers; engines without `allocateProducerIds` ignore it. */
+  /**
+   * Set by idempotent producers. Engines with `allocateProducerIds` honour the ids they handed out,
+   * engines with `honoursCallerProducerIds` any id; other engines ignore it.
+   */
   producer?: ProducerBatchIdentity;
   /**
    * A transactional batch (needs `producer`): its records stay above the partition's last stable
@@ -286,6 +289,17 @@ export interface StorageEngine {
    * engine); callers on other engines append without a producer identity.
    */
   allocateProducerIds?(count: number): Promise<ProducerIdBlock>;
+
+  /**
+   * True when an append's `producer` is honoured whatever its id, also one that no
+   * `allocateProducerIds` handed out (an id the caller derived itself): the batch is stored with
+   * exactly that id, epoch and base sequence, a producer the partition does not know may start at
+   * sequence 0, and a repeat of one of the producer's last 5 batches there is answered with the
+   * first append's offsets instead of being appended again. The kafka engine: Kafka's brokers keep
+   * the producer state and do the dedup (see src/engine/kafka/README.md, Idempotent produce, for
+   * how long they remember a producer).
+   */
+  readonly honoursCallerProducerIds?: boolean;
 
   /**
    * Kafka's WriteTxnMarkers: appends a control batch (commit or abort) for the producer to each
