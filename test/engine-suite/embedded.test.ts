@@ -43,5 +43,6 @@ defineEngineSuite(
     groupAdmin: true,
     memberlessCommits: true,
     offsetFetchAll: true,
+    producerDedup: true,
   },
 );

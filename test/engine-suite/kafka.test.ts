@@ -27,6 +27,11 @@ import { MOCK_GROUP_SETTINGS } from '../engine/kafka/kafka-group-fixture';
  * mock answers every transaction request but writes no markers and fences nothing at the partitions
  * (`transactionMarkers`): its last stable offset is always the high watermark, aborted records stay
  * visible, and each InitProducerId gives a new producer id instead of a bumped epoch.
+ *
+ * The mock keeps no producer state at all (`producerDedup`): it appends a repeated batch again.
+ * Kafka's brokers answer the repeat with the first append's offsets (UnifiedLog's duplicate check
+ * over ProducerStateEntry's last 5 batches); the engine's part, sending the identity as given and
+ * resending the identical batch, is tested on the mock in test/engine/kafka/kafka-caller-producer.test.ts.
  */
 defineEngineSuite(
   'kafka (mock cluster)',
@@ -72,5 +77,6 @@ defineEngineSuite(
     groupAdmin: false,
     memberlessCommits: false,
     offsetFetchAll: false,
+    producerDedup: false,
   },
 );

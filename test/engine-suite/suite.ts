@@ -4,6 +4,7 @@ import { defineAdminTests } from './admin-tests';
 import { defineFetchTests } from './fetch-tests';
 import { defineOffsetTests } from './offset-tests';
 import { defineProduceTests } from './produce-tests';
+import { defineProducerIdentityTests } from './producer-identity-tests';
 import { defineTransactionTests } from './transaction-tests';
 import { defineTransactionCoordinatorTests } from './transaction-coordinator-tests';
 import { defineGroupTests } from './group-tests';
@@ -59,6 +60,12 @@ export interface EngineCapabilities {
   memberlessCommits: boolean;
   /** fetchOffsets without partitions returns every partition the group committed. */
   offsetFetchAll: boolean;
+  /**
+   * A repeat of one of a producer's last batches in a partition (same producer id, epoch and
+   * sequences) is answered with the first append's offsets and not stored again, also for an id
+   * the caller chose (StorageEngine.honoursCallerProducerIds).
+   */
+  producerDedup: boolean;
 }
 
 export type Capability = keyof EngineCapabilities;
@@ -135,6 +142,7 @@ export function defineEngineSuite(name: string, factory: EngineFactory, capabili
     });
 
     defineProduceTests(ctx);
+    defineProducerIdentityTests(ctx);
     defineFetchTests(ctx);
     defineOffsetTests(ctx);
     defineAdminTests(ctx);

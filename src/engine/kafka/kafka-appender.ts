@@ -3,6 +3,7 @@ import type { AppendOptions, AppendResult, ProducerRecord } from '../storage-eng
 import { toEngineError } from './kafka-error-mapping';
 import type { KafkaLeaderClient } from './kafka-leader-client';
 import type { KafkaProducerPool } from './kafka-producer-pool';
+import { producerRefusal } from './kafka-producer-refusals';
 
 /** Answers that say the broker lost or refused the lane's producer state: nothing was appended, a fresh producer id may send the batch. */
 const PRODUCER_STATE_LOST: ReadonlySet<EngineErrorCode> = new Set(['UNKNOWN_PRODUCER_ID', 'OUT_OF_ORDER_SEQUENCE_NUMBER', 'INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED']);
@@ -13,10 +14,15 @@ const REFUSED_BEFORE_APPEND: ReadonlySet<EngineErrorCode> = new Set(['UNKNOWN_TO
 /**
  * Appends of the kafka engine, with Kafka's producer identities.
  *
- * - An append that carries `producer` (a transaction's batch) is sent with that id, epoch and
- *   sequence; a transactional one also with its transactional id, and with acks=all whatever was
- *   asked, as Kafka's transactional producers always do. Kafka's refusals (INVALID_PRODUCER_EPOCH,
- *   OUT_OF_ORDER_SEQUENCE_NUMBER, UNKNOWN_PRODUCER_ID) go back to the caller, whose session is then over.
+ * - An append that carries `producer` (a transaction's batch, or a caller's own identity, such as
+ *   one derived from an Idempotency-Key) is sent with exactly that id, epoch and base sequence, also
+ *   an id Kafka never handed out: a broker creates a producer's state on its first batch. The leader
+ *   client resends it, identical, after every retriable error, and Kafka answers a repeat of one of
+ *   the producer's last 5 batches with the first append's offsets. A non-transactional one goes with
+ *   the acks asked: Kafka's brokers check producer state whatever the acks (acks=all for idempotence
+ *   is the Java client's rule, not the broker's). A transactional one also carries its transactional
+ *   id and goes with acks=all, as Kafka's transactional producers always send. Kafka's refusals go
+ *   back to the caller, explained (kafka-producer-refusals.ts); none is retried under another id.
  * - An acks=all append without one takes a lane of the engine's own idempotent producers, so the
  *   leader client may resend it after a timeout or a lost connection (Kafka drops the repeat). When
  *   Kafka says it no longer knows the lane's producer, the lane is retired and the batch is sent once
@@ -37,12 +43,16 @@ export class KafkaAppender {
       if (options.transactional === true && options.transactionalId === undefined) {
         throw new EngineError('INVALID_REQUEST', 'A transactional append on the kafka engine needs its transactional id');
       }
-      return this.leaders.produce(topic, partition, records, options.transactional === true ? -1 : options.acks, {
-        producerId: String(producer.producerId),
-        producerEpoch: producer.producerEpoch,
-        baseSequence: producer.baseSequence,
-        ...(options.transactional === true ? { transactionalId: options.transactionalId } : {}),
-      });
+      try {
+        return await this.leaders.produce(topic, partition, records, options.transactional === true ? -1 : options.acks, {
+          producerId: String(producer.producerId),
+          producerEpoch: producer.producerEpoch,
+          baseSequence: producer.baseSequence,
+          ...(options.transactional === true ? { transactionalId: options.transactionalId } : {}),
+        });
+      } catch (err) {
+        throw producerRefusal(toEngineError(err), producer, topic, partition, records.length);
+      }
     }
     if (options.acks !== -1 || this.pool === undefined) return this.leaders.produce(topic, partition, records, options.acks);
     for (let attempt = 0; ; attempt++) {

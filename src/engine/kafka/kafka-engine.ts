@@ -45,6 +45,8 @@ import { createKafkajsCluster, type KjsCluster } from './kafkajs-internals';
  */
 export class KafkaEngine implements StorageEngine {
   readonly name = 'kafka' as const;
+  /** Kafka's brokers keep every producer's state and drop a repeated batch, whoever chose the id (KafkaAppender). */
+  readonly honoursCallerProducerIds = true;
   private readonly options: ResolvedKafkaEngineOptions;
   private readonly control: KjsCluster;
   private readonly fetchClusters: KjsCluster[];
