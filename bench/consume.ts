@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'node:http';
@@ -25,13 +25,20 @@ import { httpGet, type ClientJob, type ClientResult } from './consume-client';
  *   each GET records configuration runs through the fused path (engine.fetchCursors: stored batch
  *   bytes straight to JSON) and through the object path (engine.fetch's record objects), rounds
  *   interleaved, medians printed.
+ *   each GET records line also shows the server thread's busy time per record and its idle share
+ *   (its event loop's utilization: the server and the engine's JS run on this thread), and how busy
+ *   the client threads were (a client near 100% would be the limit, not the server).
  * Usage: node dist/bench/consume.js [records=1000000] [wakeups=500] [rounds=3]
+ *   CONSUME_ONLY=json-1m-x4,binary-1m-x4 runs those configurations only (format-max_bytes-instances,
+ *   "-parse" for the parsing client); CONSUME_PATHS=fused leaves the object path out.
  */
 const RECORDS = Number(process.argv[2] ?? 1_000_000);
 const WAKEUPS = Number(process.argv[3] ?? 500);
 const ROUNDS = Number(process.argv[4] ?? 3);
 const PARTITIONS = 4;
 const V2 = 'application/vnd.kafka.v2+json';
+const ONLY = process.env.CONSUME_ONLY?.split(',');
+const PATHS = process.env.CONSUME_PATHS === 'fused' ? (['fused'] as const) : (['object', 'fused'] as const);
 
 function httpSend(method: string, url: string, body: unknown, agent: Agent): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -114,6 +121,10 @@ async function httpRead(url: string, group: string, topic: string, format: strin
   );
   await Promise.all(workers.map((w) => once(w, 'message')));
   const started = performance.now();
+  const serverLoop = performance.eventLoopUtilization();
+  const cpu = process.cpuUsage();
+  const serverCpu = mainThreadCpuNs();
+  const clientLoops = workers.map((w) => w.performance.eventLoopUtilization());
   const results = await Promise.all(
     workers.map((w) => {
       const done = once(w, 'message') as Promise<[ClientResult]>;
@@ -121,11 +132,23 @@ async function httpRead(url: string, group: string, topic: string, format: strin
       return done.then(([r]) => r);
     }),
   );
-  await Promise.all(workers.map((w) => w.terminate()));
   const ms = performance.now() - started;
+  const cpuUsed = process.cpuUsage(cpu);
+  const serverCpuNs = mainThreadCpuNs() - serverCpu;
+  // The server's event loop (this thread) and each client's: busy time per record, idle shares.
+  const server = performance.eventLoopUtilization(serverLoop);
+  const clientBusy = workers.reduce((sum, w, i) => sum + w.performance.eventLoopUtilization(clientLoops[i]).utilization, 0) / workers.length;
+  await Promise.all(workers.map((w) => w.terminate()));
+  const records = results.reduce((n, r) => n + r.records, 0);
   return {
     ms,
-    records: results.reduce((n, r) => n + r.records, 0),
+    serverUsPerRecord: (server.active * 1000) / records,
+    serverCpuUsPerRecord: serverCpuNs / 1000 / records,
+    serverIdle: 1 - server.utilization,
+    clientBusy,
+    /** CPU of the whole process (server, clients, file reads) in cores. */
+    cores: (cpuUsed.user + cpuUsed.system) / 1000 / ms,
+    records,
     bodyBytes: results.reduce((n, r) => n + r.bodyBytes, 0),
     requests: results.reduce((n, r) => n + r.requests, 0),
   };
@@ -194,8 +217,9 @@ async function main(): Promise<void> {
     const engineRate = total / (engineMs / 1000);
     console.log(`engine.fetch direct                 ${fmt(engineRate)} records/s  ${(valueMB / (engineMs / 1000)).toFixed(0)} MB/s of values`);
     let group = 0;
-    const line = (label: string, r: { ms: number; records: number; bodyBytes: number; requests: number }, rate: number): string =>
-      `GET records ${label} ${fmt(rate)} records/s  ${(valueMB / (r.ms / 1000)).toFixed(0).padStart(4)} MB/s of values  ${(r.bodyBytes / 1e6 / (r.ms / 1000)).toFixed(0).padStart(4)} MB/s of JSON  ${String(r.requests).padStart(4)} requests  HTTP/engine ${(rate / engineRate).toFixed(2)}`;
+    const line = (label: string, r: HttpRun, rate: number): string =>
+      `GET records ${label} ${fmt(rate)} records/s  ${(valueMB / (r.ms / 1000)).toFixed(0).padStart(4)} MB/s of values  ${(r.bodyBytes / 1e6 / (r.ms / 1000)).toFixed(0).padStart(4)} MB/s of JSON  ${String(r.requests).padStart(4)} requests  HTTP/engine ${(rate / engineRate).toFixed(2)}` +
+      `  server thread cpu ${r.serverCpuUsPerRecord.toFixed(2)} us/record, busy ${r.serverUsPerRecord.toFixed(2)} us/record, idle ${pct(r.serverIdle)}  clients busy ${pct(r.clientBusy)}  process ${r.cores.toFixed(2)} cores`;
     const runs = [
       ['json', 1 << 20, 1, true],
       ['json', 1 << 20, 1, false],
@@ -212,9 +236,10 @@ async function main(): Promise<void> {
       (engine as { fetchCursors?: unknown }).fetchCursors = path === 'fused' ? fused : undefined;
     };
     for (const [format, maxBytes, instances, parse] of runs) {
-      const samples: Record<'fused' | 'object', Array<{ ms: number; records: number; bodyBytes: number; requests: number; rate: number }>> = { fused: [], object: [] };
+      if (ONLY !== undefined && !ONLY.includes(`${format}-${maxBytes >> 20}m-x${instances}${parse ? '-parse' : ''}`)) continue;
+      const samples: Record<'fused' | 'object', Array<HttpRun & { rate: number }>> = { fused: [], object: [] };
       for (let round = 0; round < ROUNDS; round++) {
-        for (const path of ['object', 'fused'] as const) {
+        for (const path of PATHS) {
           usePath(path);
           const r = await httpRead(url, `g-${group++}`, topic, format, maxBytes, total, instances, parse);
           samples[path].push({ ...r, rate: r.records / (r.ms / 1000) });
@@ -224,20 +249,42 @@ async function main(): Promise<void> {
       const label = `${format.padEnd(6)} max_bytes=${maxBytes >> 20}MiB x${instances} ${parse ? 'client parses' : 'client counts'}`;
       const median = (path: 'fused' | 'object') => [...samples[path]].sort((a, b) => a.rate - b.rate)[Math.floor(ROUNDS / 2)]!;
       const f = median('fused');
-      const o = median('object');
       console.log(line(`${label} fused `, f, f.rate));
+      if (samples.object.length === 0) continue;
+      const o = median('object');
       console.log(line(`${label} object`, o, o.rate) + `  fused/object ${(f.rate / o.rate).toFixed(2)}`);
     }
 
-    const w = await wakeups(url, engine);
-    console.log(`wake-up, append -> long-poll answer over HTTP   p50 ${percentile(w.http, 50).toFixed(2)} ms  p99 ${percentile(w.http, 99).toFixed(2)} ms  (${WAKEUPS} samples)`);
-    console.log(`wake-up, append -> waiting engine.fetch        p50 ${percentile(w.engine, 50).toFixed(2)} ms  p99 ${percentile(w.engine, 99).toFixed(2)} ms`);
+    if (WAKEUPS > 0) {
+      const w = await wakeups(url, engine);
+      console.log(`wake-up, append -> long-poll answer over HTTP   p50 ${percentile(w.http, 50).toFixed(2)} ms  p99 ${percentile(w.http, 99).toFixed(2)} ms  (${WAKEUPS} samples)`);
+      console.log(`wake-up, append -> waiting engine.fetch        p50 ${percentile(w.engine, 50).toFixed(2)} ms  p99 ${percentile(w.engine, 99).toFixed(2)} ms`);
+    }
     console.log('goals: >= 1,000,000 records/s read; wake-up p99 < 5 ms');
   } finally {
     await app.close();
     await engine.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+type HttpRun = Awaited<ReturnType<typeof httpRead>>;
+
+/**
+ * CPU time of this thread (the server's event loop) in ns, from the scheduler's own count (Linux):
+ * unlike the loop's busy time it leaves out the time the thread waited for a core, so it stays
+ * comparable when the machine is loaded. NaN where /proc has no such file.
+ */
+function mainThreadCpuNs(): number {
+  try {
+    return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'latin1').split(' ')[0]);
+  } catch {
+    return NaN;
+  }
+}
+
+function pct(share: number): string {
+  return `${(share * 100).toFixed(0)}%`;
 }
 
 function fmt(n: number): string {
