@@ -8,10 +8,10 @@ import { incrementSequence, type ProducerBatchIdentity } from '../storage-engine
  *
  * - a repeat of one of the producer's last 5 batches in the partition (same epoch, same first and
  *   last sequence) is no error at all: it is answered with the first append's offsets;
- * - DUPLICATE_SEQUENCE_NUMBER: the batch is older than those 5 (brokers before 1.0 also answered it
- *   for a repeat they remembered): it is in the log, at offsets Kafka does not say;
- * - OUT_OF_ORDER_SEQUENCE_NUMBER: the producer's last batch there has other sequences, so this is
- *   another batch under the same id, not a repeat;
+ * - DUPLICATE_SEQUENCE_NUMBER: Kafka 0.11's answer to a repeat of the producer's last batch (later
+ *   brokers answer with the offsets): the batch is in the log, at offsets Kafka does not say;
+ * - OUT_OF_ORDER_SEQUENCE_NUMBER: the sequences do not follow the producer's last batch there and
+ *   repeat none of its last 5: another batch under the same id (or a repeat of an older one);
  * - INVALID_PRODUCER_EPOCH, PRODUCER_FENCED: the partition knows a newer epoch of the id;
  * - UNKNOWN_PRODUCER_ID: a broker before 2.5 lost the producer's state and the batch does not start
  *   its sequences;
@@ -28,9 +28,9 @@ export function producerRefusal(error: EngineError, producer: ProducerBatchIdent
 function meaningOf(error: EngineError): ((batch: string) => string) | undefined {
   switch (error.code) {
     case 'DUPLICATE_SEQUENCE_NUMBER':
-      return (batch) => `Kafka already has the batch of ${batch}, but not among the producer's last 5 there, so it did not say at which offsets`;
+      return (batch) => `Kafka already has the batch of ${batch} and did not say at which offsets (a broker of Kafka 0.11 answers a repeat so)`;
     case 'OUT_OF_ORDER_SEQUENCE_NUMBER':
-      return (batch) => `Kafka refused the batch of ${batch}: the producer's last batch there has other sequences, so this is a different batch under the same producer id, not a repeat`;
+      return (batch) => `Kafka refused the batch of ${batch}: its sequences neither follow nor repeat the producer's last batches there, so it is a different batch under the same producer id`;
     case 'INVALID_PRODUCER_EPOCH':
     case 'PRODUCER_FENCED':
       return (batch) => `Kafka refused the batch of ${batch}: the partition knows a newer epoch of that producer id`;

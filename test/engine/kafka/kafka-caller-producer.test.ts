@@ -102,8 +102,8 @@ describe("kafka engine: appends under the caller's producer identity", () => {
   });
 
   const refusals = [
-    ['DUPLICATE_SEQUENCE_NUMBER', 'DUPLICATE_SEQUENCE_NUMBER', /already has the batch of producer \d+ epoch 0 sequences 0\.\.1 on caller-pid-\d+-0, but not among the producer's last 5/],
-    ['OUT_OF_ORDER_SEQUENCE_NUMBER', 'OUT_OF_ORDER_SEQUENCE_NUMBER', /a different batch under the same producer id, not a repeat/],
+    ['DUPLICATE_SEQUENCE_NUMBER', 'DUPLICATE_SEQUENCE_NUMBER', /already has the batch of producer \d+ epoch 0 sequences 0\.\.1 on caller-pid-\d+-0 and did not say at which offsets/],
+    ['OUT_OF_ORDER_SEQUENCE_NUMBER', 'OUT_OF_ORDER_SEQUENCE_NUMBER', /neither follow nor repeat the producer's last batches there/],
     ['UNKNOWN_PRODUCER_ID', 'UNKNOWN_PRODUCER_ID', /no longer knows the producer of producer \d+/],
     ['INVALID_PRODUCER_EPOCH', 'INVALID_PRODUCER_EPOCH', /knows a newer epoch of that producer id/],
     ['CLUSTER_AUTHORIZATION_FAILED', 'TOPIC_AUTHORIZATION_FAILED', /wants the IdempotentWrite permission/],
