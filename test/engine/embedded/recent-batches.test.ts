@@ -76,3 +76,21 @@ test('recent batches: contiguous, bounded, and read as a segment read would be',
   assert.equal(recent.read(9, 1 << 20, true), undefined);
   assert.equal(recent.read(10, 1 << 20, true), undefined);
 });
+
+test('recent batches: at most maxCount batches, the newest, kept in order as the ring wraps', () => {
+  const recent = new RecentBatches(1 << 20, 3);
+  const buffers = Array.from({ length: 8 }, (_, i) => batch(i, 1));
+  for (let i = 0; i < 8; i++) {
+    recent.add(buffers[i], i, i, i * 100);
+    const oldest = Math.max(0, i - 2);
+    assert.equal(recent.read(oldest - 1, 1 << 20, true), undefined, `offset ${oldest - 1} dropped after adding ${i}`);
+    const kept = recent.read(oldest, 1 << 20, true)!;
+    assert.deepEqual(kept.batches.map((b) => b.header.baseOffset), Array.from({ length: i - oldest + 1 }, (_, k) => oldest + k));
+    assert.deepEqual(kept.batches.map((b) => b.filePosition), Array.from({ length: i - oldest + 1 }, (_, k) => (oldest + k) * 100));
+    assert.ok(kept.batches.every((b, k) => b.buf === buffers[oldest + k]), 'the very buffers added');
+  }
+  // A gap clears the ring; what is added next starts it again.
+  recent.add(batch(20, 2), 20, 21, 0);
+  assert.equal(recent.read(7, 1 << 20, true), undefined);
+  assert.deepEqual(recent.read(21, 1 << 20, true)!.batches.map((b) => b.header.baseOffset), [20]);
+});
