@@ -1,5 +1,5 @@
 import { EngineError, type EngineErrorCode } from '../engine-error';
-import type { AppendOptions, AppendResult, ProducerRecord } from '../storage-engine';
+import type { AppendOptions, AppendResult, ProducerBatchIdentity, ProducerRecord } from '../storage-engine';
 import { toEngineError } from './kafka-error-mapping';
 import type { KafkaLeaderClient } from './kafka-leader-client';
 import type { KafkaProducerPool } from './kafka-producer-pool';
@@ -28,7 +28,7 @@ const REFUSED_BEFORE_APPEND: ReadonlySet<EngineErrorCode> = new Set(['UNKNOWN_TO
  *   Kafka says it no longer knows the lane's producer, the lane is retired and the batch is sent once
  *   more under a fresh producer id, which is safe because that answer means nothing was appended.
  *   An append still in doubt after the retry budget retires its lane and fails, retriable.
- * - acks=0 and acks=1 appends carry no identity, as Kafka's idempotent producer requires acks=all.
+ * - Other acks=0 and acks=1 appends carry no identity, as Kafka's clients are idempotent only with acks=all.
  */
 export class KafkaAppender {
   constructor(
@@ -43,6 +43,7 @@ export class KafkaAppender {
       if (options.transactional === true && options.transactionalId === undefined) {
         throw new EngineError('INVALID_REQUEST', 'A transactional append on the kafka engine needs its transactional id');
       }
+      checkIdentity(producer);
       try {
         return await this.leaders.produce(topic, partition, records, options.transactional === true ? -1 : options.acks, {
           producerId: String(producer.producerId),
@@ -78,4 +79,15 @@ export class KafkaAppender {
       }
     }
   }
+}
+
+const INT16_MAX = 0x7fff;
+const INT32_MAX = 0x7fff_ffff;
+
+/** Kafka's fields are int64, int16 and int32; a value outside them would be sent as another one. */
+function checkIdentity(producer: ProducerBatchIdentity): void {
+  const { producerId, producerEpoch, baseSequence } = producer;
+  const valid =
+    Number.isSafeInteger(producerId) && producerId >= 0 && Number.isInteger(producerEpoch) && producerEpoch >= 0 && producerEpoch <= INT16_MAX && Number.isInteger(baseSequence) && baseSequence >= 0 && baseSequence <= INT32_MAX;
+  if (!valid) throw new EngineError('INVALID_REQUEST', `Invalid producer identity: id ${producerId}, epoch ${producerEpoch}, base sequence ${baseSequence}`);
 }

@@ -88,6 +88,20 @@ describe("kafka engine: appends under the caller's producer identity", () => {
     assert.deepEqual(p1.map((r) => [r.value, header(r)]), [['x', `${KEYED_ID}/0/0`]]);
   });
 
+  test('an identity outside Kafka\'s int64/int16/int32 fields is refused before anything is sent', TEST_TIMEOUT, async () => {
+    const t = await topic();
+    for (const bad of [
+      { producerId: 2 ** 53, producerEpoch: 0, baseSequence: 0 },
+      { producerId: -1, producerEpoch: 0, baseSequence: 0 },
+      { producerId: 1.5, producerEpoch: 0, baseSequence: 0 },
+      { producerId: KEYED_ID, producerEpoch: 0x8000, baseSequence: 0 },
+      { producerId: KEYED_ID, producerEpoch: 0, baseSequence: 2 ** 31 },
+    ]) {
+      await rejectsWith(engine.append(t, 0, [record('bad')], { acks: -1, producer: bad }), 'INVALID_REQUEST');
+    }
+    assert.deepEqual(await rawRecords(mock.brokers, t, 0), []);
+  });
+
   test('retriable refusals (REQUEST_TIMED_OUT, NOT_LEADER_OR_FOLLOWER) are retried with the identical batch', TEST_TIMEOUT, async () => {
     const t = await topic();
     await mock.pushRequestErrors(PRODUCE, 'REQUEST_TIMED_OUT', 1);
