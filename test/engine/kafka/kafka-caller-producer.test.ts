@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import pino from 'pino';
 import { KafkaEngine } from '../../../src/engine/kafka/kafka-engine';
 import type { KafkaEngineOptions } from '../../../src/engine/kafka/kafka-engine-options';
@@ -7,7 +7,8 @@ import type { ProducerBatchIdentity } from '../../../src/engine/storage-engine';
 import { fromEngineError } from '../../../src/errors';
 import { MockCluster } from '../../kafka-mock/mock-cluster';
 import { record, rejectsWith } from '../../engine-suite/suite-helpers';
-import { rawRecords, type RawRecord } from './kafka-raw-records';
+import { producerHeader, rawRecords } from './kafka-raw-records';
+import { mockEngineFixture } from './kafka-mock-engine';
 
 /**
  * Appends under a caller's own producer identity on the kafka engine (the identity a keyed produce
@@ -29,10 +30,6 @@ function options(brokers: string[], extra: Partial<KafkaEngineOptions> = {}): Ka
   return { brokers, clientId: 'caller-producer-test', connectionTimeout: 500, requestTimeout: 3000, retry: { retries: 4, initialRetryTime: 50, maxRetryTime: 6000 }, fetchMaxWaitMs: 200, ...extra };
 }
 
-function header(r: RawRecord): string {
-  return `${r.producerId}/${r.producerEpoch}/${r.firstSequence}`;
-}
-
 function identity(id: number, baseSequence = 0): ProducerBatchIdentity {
   return { producerId: id, producerEpoch: 0, baseSequence };
 }
@@ -47,45 +44,28 @@ async function until(what: string, ms: number, check: () => Promise<boolean>): P
 }
 
 describe("kafka engine: appends under the caller's producer identity", () => {
-  let mock: MockCluster;
-  let engine: KafkaEngine;
-  let topicNo = 0;
-  const topic = async (partitions = 1) => {
-    const name = `caller-pid-${++topicNo}`;
-    await mock.createTopic(name, partitions, 1);
-    return name;
-  };
-
-  before(async () => {
-    mock = await MockCluster.start(1);
-    engine = new KafkaEngine(options(mock.brokers), logger);
-    await engine.start();
-    assert.equal(engine.health().status, 'UP');
-  });
-  after(async () => {
-    await engine.close();
-    await mock.stop();
-  });
+  const fixture = mockEngineFixture('caller-pid', (brokers) => options(brokers), logger);
+  const topic = (partitions = 1) => fixture.topic(partitions);
 
   test('the engine says it honours caller-chosen producer ids', () => {
-    assert.equal(engine.honoursCallerProducerIds, true);
+    assert.equal(fixture.engine.honoursCallerProducerIds, true);
   });
 
   test('an id above 2^52 at sequence 0 arrives as given, on each partition and whatever the acks', TEST_TIMEOUT, async () => {
     const t = await topic(2);
-    const all = await engine.append(t, 0, [record('a'), record('b')], { acks: -1, producer: identity(KEYED_ID) });
-    const one = await engine.append(t, 1, [record('x')], { acks: 1, producer: identity(KEYED_ID) });
-    await engine.append(t, 0, [record('c')], { acks: -1, producer: identity(KEYED_ID + 1, 5) });
+    const all = await fixture.engine.append(t, 0, [record('a'), record('b')], { acks: -1, producer: identity(KEYED_ID) });
+    const one = await fixture.engine.append(t, 1, [record('x')], { acks: 1, producer: identity(KEYED_ID) });
+    await fixture.engine.append(t, 0, [record('c')], { acks: -1, producer: identity(KEYED_ID + 1, 5) });
     assert.deepEqual([all.baseOffset, all.lastOffset, one.baseOffset], [0, 1, 0]);
-    const p0 = await rawRecords(mock.brokers, t, 0);
-    const p1 = await rawRecords(mock.brokers, t, 1);
+    const p0 = await rawRecords(fixture.mock.brokers, t, 0);
+    const p1 = await rawRecords(fixture.mock.brokers, t, 1);
     assert.equal(String(KEYED_ID), (2n ** 52n + 0xa1b2_c3d4_e5f6n).toString(), 'the id is exact as a JS number');
-    assert.deepEqual(p0.map((r) => [r.value, header(r), r.inTransaction]), [
+    assert.deepEqual(p0.map((r) => [r.value, producerHeader(r), r.inTransaction]), [
       ['a', `${KEYED_ID}/0/0`, false],
       ['b', `${KEYED_ID}/0/0`, false],
       ['c', `${KEYED_ID + 1}/0/5`, false],
     ]);
-    assert.deepEqual(p1.map((r) => [r.value, header(r)]), [['x', `${KEYED_ID}/0/0`]]);
+    assert.deepEqual(p1.map((r) => [r.value, producerHeader(r)]), [['x', `${KEYED_ID}/0/0`]]);
   });
 
   test('an identity outside Kafka\'s int64/int16/int32 fields is refused before anything is sent', TEST_TIMEOUT, async () => {
@@ -97,19 +77,19 @@ describe("kafka engine: appends under the caller's producer identity", () => {
       { producerId: KEYED_ID, producerEpoch: 0x8000, baseSequence: 0 },
       { producerId: KEYED_ID, producerEpoch: 0, baseSequence: 2 ** 31 },
     ]) {
-      await rejectsWith(engine.append(t, 0, [record('bad')], { acks: -1, producer: bad }), 'INVALID_REQUEST');
+      await rejectsWith(fixture.engine.append(t, 0, [record('bad')], { acks: -1, producer: bad }), 'INVALID_REQUEST');
     }
-    assert.deepEqual(await rawRecords(mock.brokers, t, 0), []);
+    assert.deepEqual(await rawRecords(fixture.mock.brokers, t, 0), []);
   });
 
   test('retriable refusals (REQUEST_TIMED_OUT, NOT_LEADER_OR_FOLLOWER) are retried with the identical batch', TEST_TIMEOUT, async () => {
     const t = await topic();
-    await mock.pushRequestErrors(PRODUCE, 'REQUEST_TIMED_OUT', 1);
-    await mock.pushRequestErrors(PRODUCE, 'NOT_LEADER_FOR_PARTITION', 1);
-    const result = await engine.append(t, 0, [record('once'), record('twice')], { acks: -1, producer: identity(KEYED_ID, 3) });
+    await fixture.mock.pushRequestErrors(PRODUCE, 'REQUEST_TIMED_OUT', 1);
+    await fixture.mock.pushRequestErrors(PRODUCE, 'NOT_LEADER_FOR_PARTITION', 1);
+    const result = await fixture.engine.append(t, 0, [record('once'), record('twice')], { acks: -1, producer: identity(KEYED_ID, 3) });
     assert.deepEqual([result.baseOffset, result.lastOffset], [0, 1]);
-    const stored = await rawRecords(mock.brokers, t, 0);
-    assert.deepEqual(stored.map((r) => [r.value, header(r)]), [
+    const stored = await rawRecords(fixture.mock.brokers, t, 0);
+    assert.deepEqual(stored.map((r) => [r.value, producerHeader(r)]), [
       ['once', `${KEYED_ID}/0/3`],
       ['twice', `${KEYED_ID}/0/3`],
     ]);
@@ -125,14 +105,14 @@ describe("kafka engine: appends under the caller's producer identity", () => {
   for (const [kafkaError, code, explained] of refusals) {
     test(`${kafkaError}: goes back to the caller as ${code}, explained, not resent under another id`, TEST_TIMEOUT, async () => {
       const t = await topic();
-      const retired = engine.producers!.retired;
-      await mock.pushRequestErrors(PRODUCE, kafkaError, 1);
-      const error = await rejectsWith(engine.append(t, 0, [record('r1'), record('r2')], { acks: -1, producer: identity(KEYED_ID) }), code);
+      const retired = fixture.engine.producers!.retired;
+      await fixture.mock.pushRequestErrors(PRODUCE, kafkaError, 1);
+      const error = await rejectsWith(fixture.engine.append(t, 0, [record('r1'), record('r2')], { acks: -1, producer: identity(KEYED_ID) }), code);
       assert.match(error.message, explained);
       assert.ok(error.message.includes(String(KEYED_ID)), error.message);
       assert.equal(error.retriable, false);
-      assert.deepEqual(await rawRecords(mock.brokers, t, 0), [], 'nothing was sent again');
-      assert.equal(engine.producers!.retired, retired, "the engine's own producers are not involved");
+      assert.deepEqual(await rawRecords(fixture.mock.brokers, t, 0), [], 'nothing was sent again');
+      assert.equal(fixture.engine.producers!.retired, retired, "the engine's own producers are not involved");
       const api = fromEngineError(error);
       assert.equal(api.errorCode, 50002, 'ENGINE_ERROR: not retriable');
       assert.equal(api.message, error.message, 'the HTTP answer carries the explanation');
@@ -162,7 +142,7 @@ describe("kafka engine: appends under the caller's producer identity", () => {
       const result = await pending;
       const stored = await rawRecords(own.brokers, t, 0);
       assert.ok(stored.length >= 2, `the batch was sent again after the drop (copies: ${stored.length})`);
-      assert.deepEqual(new Set(stored.map(header)), new Set([`${KEYED_ID}/0/0`]), 'every copy carries the identity as given: Kafka keeps the first and answers the rest with its offset');
+      assert.deepEqual(new Set(stored.map(producerHeader)), new Set([`${KEYED_ID}/0/0`]), 'every copy carries the identity as given: Kafka keeps the first and answers the rest with its offset');
       assert.ok(result.baseOffset >= 1, 'the mock appended the resend (Kafka would answer 0)');
     } finally {
       await dropped.close();

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import pino from 'pino';
 import { KafkaEngine } from '../../../src/engine/kafka/kafka-engine';
 import type { KafkaEngineOptions } from '../../../src/engine/kafka/kafka-engine-options';
 import { MockCluster } from '../../kafka-mock/mock-cluster';
 import { record, rejectsWith } from '../../engine-suite/suite-helpers';
-import { rawRecords, type RawRecord } from './kafka-raw-records';
+import { producerHeader, rawRecords } from './kafka-raw-records';
+import { mockEngineFixture } from './kafka-mock-engine';
 
 /**
  * Idempotent produce on the kafka engine, against the mock cluster (one broker, id 1). What is
@@ -24,57 +25,36 @@ function options(brokers: string[], extra: Partial<KafkaEngineOptions> = {}): Ka
   return { brokers, clientId: 'idempotence-test', connectionTimeout: 500, requestTimeout: 3000, retry: { retries: 4, initialRetryTime: 50, maxRetryTime: 6000 }, fetchMaxWaitMs: 200, ...extra };
 }
 
-function header(r: RawRecord): string {
-  return `${r.producerId}/${r.producerEpoch}/${r.firstSequence}`;
-}
-
 describe('kafka engine: idempotent produce', () => {
-  let mock: MockCluster;
-  let engine: KafkaEngine;
-  let topicNo = 0;
-  const topic = async (partitions = 1) => {
-    const name = `idem-${++topicNo}`;
-    await mock.createTopic(name, partitions, 1);
-    return name;
-  };
-
-  before(async () => {
-    mock = await MockCluster.start(1);
-    engine = new KafkaEngine(options(mock.brokers), logger);
-    await engine.start();
-    assert.equal(engine.health().status, 'UP');
-  });
-  after(async () => {
-    await engine.close();
-    await mock.stop();
-  });
+  const fixture = mockEngineFixture('idem', (brokers) => options(brokers), logger);
+  const topic = (partitions = 1) => fixture.topic(partitions);
 
   test('acks=all appends carry a producer id from InitProducerId and consecutive sequences per partition; acks=1 appends carry none', TEST_TIMEOUT, async () => {
     const t = await topic(2);
-    await engine.append(t, 0, [record('a'), record('b')], { acks: -1 });
-    await engine.append(t, 1, [record('x')], { acks: -1 });
-    await engine.append(t, 0, [record('c')], { acks: -1 });
-    await engine.append(t, 0, [record('plain')], { acks: 1 });
-    const p0 = await rawRecords(mock.brokers, t, 0);
-    const p1 = await rawRecords(mock.brokers, t, 1);
+    await fixture.engine.append(t, 0, [record('a'), record('b')], { acks: -1 });
+    await fixture.engine.append(t, 1, [record('x')], { acks: -1 });
+    await fixture.engine.append(t, 0, [record('c')], { acks: -1 });
+    await fixture.engine.append(t, 0, [record('plain')], { acks: 1 });
+    const p0 = await rawRecords(fixture.mock.brokers, t, 0);
+    const p1 = await rawRecords(fixture.mock.brokers, t, 1);
     const pid = p0[0]!.producerId;
     assert.notEqual(pid, '-1', 'the batch names a producer');
-    assert.deepEqual(p0.map((r) => [r.value, header(r)]), [
+    assert.deepEqual(p0.map((r) => [r.value, producerHeader(r)]), [
       ['a', `${pid}/0/0`],
       ['b', `${pid}/0/0`],
       ['c', `${pid}/0/2`],
       ['plain', '-1/0/0'],
     ]);
-    assert.deepEqual(p1.map((r) => [r.value, header(r)]), [['x', `${pid}/0/0`]], 'one producer, its own sequence per partition');
+    assert.deepEqual(p1.map((r) => [r.value, producerHeader(r)]), [['x', `${pid}/0/0`]], 'one producer, its own sequence per partition');
     assert.ok(p0.every((r) => !r.inTransaction));
   });
 
   test('an append answered REQUEST_TIMED_OUT is sent again with the same batch, and succeeds', TEST_TIMEOUT, async () => {
     const t = await topic();
-    await mock.pushRequestErrors(PRODUCE, 'REQUEST_TIMED_OUT', 2);
-    const result = await engine.append(t, 0, [record('once')], { acks: -1 });
+    await fixture.mock.pushRequestErrors(PRODUCE, 'REQUEST_TIMED_OUT', 2);
+    const result = await fixture.engine.append(t, 0, [record('once')], { acks: -1 });
     assert.equal(result.baseOffset, 0);
-    const stored = await rawRecords(mock.brokers, t, 0);
+    const stored = await rawRecords(fixture.mock.brokers, t, 0);
     assert.deepEqual(stored.map((r) => r.value), ['once'], 'the mock refused the first two sends, the third landed');
   });
 
@@ -93,7 +73,7 @@ describe('kafka engine: idempotent produce', () => {
       const stored = await rawRecords(own.brokers, t, 0);
       const copies = stored.filter((r) => r.value === 'second');
       assert.ok(copies.length >= 2, `the batch was sent again after the timeout (copies: ${copies.length})`);
-      assert.equal(new Set(copies.map(header)).size, 1, 'every copy has the same producer id, epoch and sequence: Kafka keeps the first and answers the rest with its offset');
+      assert.equal(new Set(copies.map(producerHeader)).size, 1, 'every copy has the same producer id, epoch and sequence: Kafka keeps the first and answers the rest with its offset');
       assert.equal(copies[0]!.firstSequence, 1);
       assert.ok(result.baseOffset >= 1);
     } finally {
@@ -105,12 +85,12 @@ describe('kafka engine: idempotent produce', () => {
   for (const error of ['UNKNOWN_PRODUCER_ID', 'OUT_OF_ORDER_SEQUENCE_NUMBER', 'INVALID_PRODUCER_EPOCH'] as const) {
     test(`${error}: the producer is retired and the batch goes once more under a fresh producer id`, TEST_TIMEOUT, async () => {
       const t = await topic();
-      await engine.append(t, 0, [record('before')], { acks: -1 });
-      const retired = engine.producers!.retired;
-      await mock.pushRequestErrors(PRODUCE, error, 1);
-      await engine.append(t, 0, [record('after')], { acks: -1 });
-      const [before, afterIt] = await rawRecords(mock.brokers, t, 0);
-      assert.equal(engine.producers!.retired, retired + 1);
+      await fixture.engine.append(t, 0, [record('before')], { acks: -1 });
+      const retired = fixture.engine.producers!.retired;
+      await fixture.mock.pushRequestErrors(PRODUCE, error, 1);
+      await fixture.engine.append(t, 0, [record('after')], { acks: -1 });
+      const [before, afterIt] = await rawRecords(fixture.mock.brokers, t, 0);
+      assert.equal(fixture.engine.producers!.retired, retired + 1);
       assert.notEqual(afterIt!.producerId, before!.producerId);
       assert.equal(afterIt!.firstSequence, 0, 'a fresh producer starts at sequence 0');
     });
@@ -118,33 +98,33 @@ describe('kafka engine: idempotent produce', () => {
 
   test('the same refusal twice in a row goes back to the caller, not round again', TEST_TIMEOUT, async () => {
     const t = await topic();
-    await mock.pushRequestErrors(PRODUCE, 'UNKNOWN_PRODUCER_ID', 2);
-    await rejectsWith(engine.append(t, 0, [record('never')], { acks: -1 }), 'UNKNOWN_PRODUCER_ID');
-    assert.deepEqual(await rawRecords(mock.brokers, t, 0), []);
+    await fixture.mock.pushRequestErrors(PRODUCE, 'UNKNOWN_PRODUCER_ID', 2);
+    await rejectsWith(fixture.engine.append(t, 0, [record('never')], { acks: -1 }), 'UNKNOWN_PRODUCER_ID');
+    assert.deepEqual(await rawRecords(fixture.mock.brokers, t, 0), []);
   });
 
   test("an append with the caller's producer identity carries it as is; Kafka's refusals go back to the caller", TEST_TIMEOUT, async () => {
     const t = await topic();
     const producer = { producerId: 4242, producerEpoch: 3, baseSequence: 7 };
-    await engine.append(t, 0, [record('mine')], { acks: -1, producer });
-    const [stored] = await rawRecords(mock.brokers, t, 0);
-    assert.equal(header(stored!), '4242/3/7');
+    await fixture.engine.append(t, 0, [record('mine')], { acks: -1, producer });
+    const [stored] = await rawRecords(fixture.mock.brokers, t, 0);
+    assert.equal(producerHeader(stored!), '4242/3/7');
     assert.equal(stored!.inTransaction, false);
-    await rejectsWith(engine.append(t, 0, [record('no id')], { acks: -1, producer, transactional: true }), 'INVALID_REQUEST');
-    await mock.pushRequestErrors(PRODUCE, 'INVALID_PRODUCER_EPOCH', 1);
-    await rejectsWith(engine.append(t, 0, [record('fenced')], { acks: -1, producer: { ...producer, baseSequence: 8 } }), 'INVALID_PRODUCER_EPOCH');
-    assert.equal((await rawRecords(mock.brokers, t, 0)).length, 1);
+    await rejectsWith(fixture.engine.append(t, 0, [record('no id')], { acks: -1, producer, transactional: true }), 'INVALID_REQUEST');
+    await fixture.mock.pushRequestErrors(PRODUCE, 'INVALID_PRODUCER_EPOCH', 1);
+    await rejectsWith(fixture.engine.append(t, 0, [record('fenced')], { acks: -1, producer: { ...producer, baseSequence: 8 } }), 'INVALID_PRODUCER_EPOCH');
+    assert.equal((await rawRecords(fixture.mock.brokers, t, 0)).length, 1);
   });
 
   test('a cluster that refuses producer ids: appends go without one, and still succeed', TEST_TIMEOUT, async () => {
-    const fresh = new KafkaEngine(options(mock.brokers), logger);
+    const fresh = new KafkaEngine(options(fixture.mock.brokers), logger);
     await fresh.start();
     try {
       const t = await topic();
-      await mock.pushRequestErrors(INIT_PRODUCER_ID, 'CLUSTER_AUTHORIZATION_FAILED', 1);
+      await fixture.mock.pushRequestErrors(INIT_PRODUCER_ID, 'CLUSTER_AUTHORIZATION_FAILED', 1);
       await fresh.append(t, 0, [record('plain')], { acks: -1 });
       await fresh.append(t, 0, [record('still plain')], { acks: -1 });
-      assert.deepEqual((await rawRecords(mock.brokers, t, 0)).map((r) => r.producerId), ['-1', '-1'], 'no second InitProducerId within the backoff');
+      assert.deepEqual((await rawRecords(fixture.mock.brokers, t, 0)).map((r) => r.producerId), ['-1', '-1'], 'no second InitProducerId within the backoff');
     } finally {
       await fresh.close();
     }

@@ -13,6 +13,11 @@ export interface RawRecord {
   control: boolean;
 }
 
+/** A record's batch identity as `producerId/epoch/baseSequence`, for comparisons. */
+export function producerHeader(r: RawRecord): string {
+  return `${r.producerId}/${r.producerEpoch}/${r.firstSequence}`;
+}
+
 /**
  * Every record of a partition with its batch's producer id, epoch, base sequence and transactional
  * flag, read with a plain Fetch (read_uncommitted) on a connection of its own: what Kafka would
