@@ -182,6 +182,13 @@ export interface RecordCursor {
   headers(): RecordHeader[];
   /** Bytes of stored batches the cursor walks, where the engine knows: a size hint for the output. */
   readonly storedBytes?: number;
+  /**
+   * True when every value of the current record's stored batch is known to be JSON text (an earlier
+   * reader checked them all and told `valueWasJson`): a json reader may copy it without checking.
+   */
+  readonly valuesAreJson?: boolean;
+  /** A reader checked the current record's value and found it JSON text (or null); engines may remember whole batches of such. */
+  valueWasJson?(): void;
 }
 
 /** A partition's answer to `fetchCursors`: as FetchPartitionResult, with a cursor for the records. */
