@@ -55,7 +55,8 @@ export class PartitionTail {
   /** Replaced, never changed in place: a delivery's array identity names its content (frame caches). */
   private window: readonly SharedRecord[] = [];
   private windowBytes = 0;
-  private controller: AbortController | undefined;
+  /** Aborts the parked fetch (and a backoff) when the tail stops; one for the tail's life, not one per fetch. */
+  private readonly controller = new AbortController();
   private running = false;
   private lapping = false;
   private lapEnded: (() => void) | undefined;
@@ -107,7 +108,7 @@ export class PartitionTail {
     this.ring.clear();
     this.window = [];
     this.windowBytes = 0;
-    this.controller?.abort();
+    this.controller.abort();
     this.lapEnded?.();
     this.onIdle(this);
   }
@@ -120,8 +121,7 @@ export class PartitionTail {
         await new Promise<void>((resolve) => (this.lapEnded = resolve));
         continue;
       }
-      const controller = new AbortController();
-      this.controller = controller;
+      const signal = this.controller.signal;
       let result: FetchPartitionResult | undefined;
       let error: unknown;
       try {
@@ -130,7 +130,7 @@ export class PartitionTail {
           maxBytes: this.options.maxBytes,
           maxWaitMs: this.options.maxWaitMs,
           isolationLevel: this.isolationLevel,
-          signal: controller.signal,
+          signal,
         });
         result = response.partitions[0];
         error = result?.error;
@@ -144,7 +144,7 @@ export class PartitionTail {
           this.failAll(engineError);
           break;
         }
-        await sleep(backoff, undefined, { signal: controller.signal }).catch(() => undefined);
+        await sleep(backoff, undefined, { signal }).catch(() => undefined);
         backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
         continue;
       }
