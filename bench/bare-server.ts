@@ -1,9 +1,11 @@
+import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';
 
 /**
  * The baseline for the produce benchmark: a bare Fastify route that receives and parses the same
  * body (same content types) and answers a produce-shaped response, storing nothing. Run as its own
- * process: node dist/bench/bare-server.js PORT
+ * process: node dist/bench/bare-server.js PORT. With PORT 0 it listens on a free port and, when
+ * forked, sends that port to its parent ({ port }) instead of the parent polling a fixed one.
  */
 async function main(): Promise<void> {
   const port = Number(process.argv[2] ?? 8090);
@@ -18,6 +20,7 @@ async function main(): Promise<void> {
   });
   await app.listen({ port, host: '127.0.0.1' });
   process.stdout.write('ready\n');
+  process.send?.({ port: (app.server.address() as AddressInfo).port });
   process.once('SIGTERM', () => void app.close().then(() => process.exit(0)));
 }
 

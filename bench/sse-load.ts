@@ -43,6 +43,9 @@ export interface LoadResult {
    */
   afterAckP50: number;
   afterAckP99: number;
+  /** The producer's report: each record's request start and round trip, for the server's probe. */
+  sendTimes: number[];
+  ackTimes: number[];
 }
 
 const SEQ = /"seq":(\d+)/g;
@@ -212,6 +215,8 @@ export async function runLoad(c: LoadCase): Promise<LoadResult> {
     ackP99: percentile(acks, 99),
     afterAckP50: percentile(afterAck, 50),
     afterAckP99: percentile(afterAck, 99),
+    sendTimes: report.sendTimes,
+    ackTimes: report.ackTimes,
   };
 }
 

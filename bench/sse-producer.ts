@@ -32,7 +32,8 @@ function produceAll(job: ProduceJob): Promise<ProduceReport> {
   return new Promise((resolve, reject) => {
     const send = (seq: number): void => {
       const body = JSON.stringify({ records: [{ value: { seq } }] });
-      const headers = { 'content-type': 'application/vnd.kafka.json.v2+json', 'content-length': Buffer.byteLength(body) };
+      // x-seq lets the server's probe (bench/sse-server-probe.ts) match a request to its record
+      const headers = { 'content-type': 'application/vnd.kafka.json.v2+json', 'content-length': Buffer.byteLength(body), 'x-seq': String(seq) };
       sendTimes[seq] = nowMs();
       const req = request(url, { method: 'POST', agent, headers }, (res) => {
         res.resume();

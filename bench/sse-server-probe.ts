@@ -1,0 +1,154 @@
+/**
+ * What the SSE benchmark's server process did while a case ran, to explain slow produce answers:
+ * each produce request's time inside the server (from its headers being parsed to its answer being
+ * handed to the socket, matched to the producer's record by the `x-seq` header it sends), and the
+ * process's GC pauses. Neither adds a timer or wakes the event loop, so the idle server the
+ * producer meets at 100/s is measured as it is. Times are on the shared monotonic clock.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { PerformanceObserver, constants, performance, type PerformanceEntry } from 'node:perf_hooks';
+import { nowMs } from './sse-clock';
+
+export interface GcPause {
+  start: number;
+  duration: number;
+  /** 'scavenge', 'mark-compact', 'incremental' or 'weak' */
+  kind: string;
+}
+
+const GC_KINDS: Record<number, string> = {
+  [constants.NODE_PERFORMANCE_GC_MINOR]: 'scavenge',
+  [constants.NODE_PERFORMANCE_GC_MAJOR]: 'mark-compact',
+  [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+  [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak',
+};
+
+function quantile(sorted: number[], q: number): number {
+  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+/**
+ * CPU seconds of this process's threads (/proc/self/task/<tid>/stat, 100 ticks a second): the
+ * event loop's thread (its tid is the pid) and the others together (the thread pool, V8's GC and
+ * compiler helpers; all are named node, so they cannot be told apart by name).
+ */
+function threadCpu(): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'latin1');
+      const name = tid === String(process.pid) ? 'event loop' : 'other threads';
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(name, (out.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
+const f = (v: number): string => (Number.isNaN(v) ? '-' : v.toFixed(2));
+
+export class ServerProbe {
+  private readonly inside = new Map<number, [arrived: number, answered: number]>();
+  /**
+   * The event loop's cumulative active time (ms), sampled as each request arrives and is answered:
+   * for a slow answer, how much of its wait before arriving the loop spent running callbacks (busy)
+   * rather than waiting in the poll phase (idle, or the process not given a core once woken).
+   */
+  private readonly loopAt: number[] = [];
+  private readonly loopActive: number[] = [];
+  private readonly pauses: GcPause[] = [];
+  private readonly observer: PerformanceObserver;
+  private readonly cpuBefore = threadCpu();
+  private cpuSpent = new Map<string, number>();
+  /** performance.now()'s origin on the shared clock, to place GC entries beside request times. */
+  private readonly origin = nowMs() - performance.now();
+  private readonly onRequest = (req: { headers: Record<string, unknown> }, res: { once(e: 'finish', f: () => void): void }): void => {
+    const seq = Number(req.headers['x-seq']);
+    if (!Number.isInteger(seq)) return;
+    const arrived = nowMs();
+    this.sampleLoop(arrived);
+    res.once('finish', () => {
+      const answered = nowMs();
+      this.sampleLoop(answered);
+      this.inside.set(seq, [arrived, answered]);
+    });
+  };
+
+  constructor(private readonly server: Server) {
+    this.observer = new PerformanceObserver((list) => {
+      for (const e of list.getEntries() as Array<PerformanceEntry & { detail?: { kind?: number } }>) {
+        this.pauses.push({ start: this.origin + e.startTime, duration: e.duration, kind: GC_KINDS[e.detail?.kind ?? 0] ?? 'other' });
+      }
+    });
+    this.observer.observe({ entryTypes: ['gc'] });
+    server.prependListener('request', this.onRequest);
+  }
+
+  private sampleLoop(at: number): void {
+    this.loopAt.push(at);
+    this.loopActive.push(performance.eventLoopUtilization().active);
+  }
+
+  /** The loop's active ms between two times, from the nearest samples at or before each. */
+  private activeBetween(from: number, to: number): number {
+    const at = (t: number): number => {
+      let lo = 0;
+      let hi = this.loopAt.length - 1;
+      if (hi < 0 || this.loopAt[0] > t) return this.loopActive[0] ?? 0;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (this.loopAt[mid] <= t) lo = mid;
+        else hi = mid - 1;
+      }
+      return this.loopActive[lo];
+    };
+    return at(to) - at(from);
+  }
+
+  stop(): void {
+    for (const [name, seconds] of threadCpu()) this.cpuSpent.set(name, seconds - (this.cpuBefore.get(name) ?? 0));
+    this.observer.disconnect();
+    this.server.removeListener('request', this.onRequest);
+  }
+
+  /**
+   * One line: the produce answers' time inside the server, the GC pauses, and for the slowest 1%
+   * of round trips how much of each was inside the server and how many overlapped a GC pause.
+   */
+  summary(sendTimes: number[], ackTimes: number[]): string {
+    const insideMs = [...this.inside.values()].map(([a, b]) => b - a).sort((x, y) => x - y);
+    const scavenges = this.pauses.filter((p) => p.kind === 'scavenge').map((p) => p.duration).sort((a, b) => a - b);
+    const others = this.pauses.filter((p) => p.kind !== 'scavenge');
+    const order = ackTimes.map((_, i) => i).filter((i) => !Number.isNaN(ackTimes[i])).sort((a, b) => ackTimes[b] - ackTimes[a]);
+    const slow = order.slice(0, Math.max(1, Math.ceil(order.length / 100)));
+    let withGc = 0;
+    const slowInside: number[] = [];
+    const slowBefore: number[] = [];
+    const slowActive: number[] = [];
+    for (const seq of slow) {
+      const from = sendTimes[seq];
+      const to = from + ackTimes[seq];
+      if (this.pauses.some((p) => p.start < to && p.start + p.duration > from)) withGc++;
+      const t = this.inside.get(seq);
+      if (t !== undefined) {
+        slowInside.push(t[1] - t[0]);
+        slowBefore.push(t[0] - from);
+        slowActive.push(this.activeBetween(from, t[0]));
+      }
+    }
+    slowInside.sort((a, b) => a - b);
+    slowBefore.sort((a, b) => a - b);
+    slowActive.sort((a, b) => a - b);
+    return (
+      `  server: answer inside the server p50 ${f(quantile(insideMs, 0.5))} p99 ${f(quantile(insideMs, 0.99))} ms; ` +
+      `GC scavenges ${scavenges.length} (p50 ${f(quantile(scavenges, 0.5))} max ${f(scavenges[scavenges.length - 1] ?? NaN)} ms), ` +
+      `other GC ${others.length} (max ${f(Math.max(0, ...others.map((p) => p.duration)))} ms); ` +
+      `slowest 1% of answers (${slow.length}, from ${f(ackTimes[slow[slow.length - 1]])} ms): ` +
+      `send -> server has it p50 ${f(quantile(slowBefore, 0.5))} (loop busy in it p50 ${f(quantile(slowActive, 0.5))}), inside p50 ${f(quantile(slowInside, 0.5))} ms, overlapping a GC pause ${withGc}; ` +
+      `cpu by thread: ${[...this.cpuSpent].filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v.toFixed(2)} s`).join(', ')}`
+    );
+  }
+}
