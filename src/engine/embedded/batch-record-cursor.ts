@@ -4,10 +4,16 @@ import { NO_BYTES, RecordCursorFields } from '../record-cursor-fields';
 import type { ScannedBatch } from './batch-scanner';
 import { BATCH_HEADER_SIZE, COMPRESSION_NONE, CorruptBatchError, decompressRecords, MIN_RECORD_SIZE } from './codec/record-batch';
 import { readVarint, readVarlong, VarintError } from './codec/varint';
+import { JsonValueMemo, jsonValueMemo } from './json-value-memo';
 
 const EMPTY = NO_BYTES;
 /** Not a one-byte varint's value (those are -64..63): read it the long way. */
 const MULTI_BYTE = 0x7fff_ffff;
+/** Batches of fewer records are not remembered in the JSON memo: naming one costs about as much as checking its values. */
+const MEMO_MIN_RECORDS = 16;
+const UNKNOWN = 0;
+const YES = 1;
+const NO = 2;
 
 /**
  * Walks the records of v2 batches read from a log, in place: the varints of each record are read
@@ -33,6 +39,11 @@ export class BatchRecordCursor extends RecordCursorFields {
   /** The batch's LogAppendTime, every record's timestamp; -1 for CreateTime. */
   private logAppendTime = -1;
   private batchPos = 0;
+  private batch: ScannedBatch | undefined;
+  /** Whether jsonValueMemo holds the current batch: UNKNOWN until asked. */
+  private memo = UNKNOWN;
+  /** Records of the current batch a reader found to be JSON (valueWasJson). */
+  private jsonRecords = 0;
 
   constructor(
     private readonly batches: readonly ScannedBatch[],
@@ -52,6 +63,29 @@ export class BatchRecordCursor extends RecordCursorFields {
     let bytes = 0;
     for (const batch of this.batches) bytes += batch.header.sizeInBytes;
     return bytes;
+  }
+
+  /**
+   * Every value of the current record's batch was found to be JSON text by an earlier read of the
+   * same stored batch (see JsonValueMemo): a json reader may copy them without checking.
+   */
+  get valuesAreJson(): boolean {
+    if (this.memo === UNKNOWN) this.memo = this.remembered() ? YES : NO;
+    return this.memo === YES;
+  }
+
+  /** A reader found the current record's value to be JSON text (or null): once every record of a batch was, the batch is remembered. */
+  valueWasJson(): void {
+    const batch = this.batch as ScannedBatch;
+    if (++this.jsonRecords === batch.header.recordCount && this.memo !== YES && batch.header.recordCount >= MEMO_MIN_RECORDS) {
+      jsonValueMemo.add(JsonValueMemo.keyOf(this.where, batch));
+      this.memo = YES;
+    }
+  }
+
+  private remembered(): boolean {
+    const batch = this.batch;
+    return batch !== undefined && batch.header.recordCount >= MEMO_MIN_RECORDS && jsonValueMemo.has(JsonValueMemo.keyOf(this.where, batch));
   }
 
   next(): boolean {
@@ -102,6 +136,9 @@ export class BatchRecordCursor extends RecordCursorFields {
     this.timestampType = header.timestampType;
     this.logAppendTime = header.timestampType === 'LogAppendTime' ? header.maxTimestamp : -1;
     this.batchPos = batch.filePosition;
+    this.batch = batch;
+    this.memo = UNKNOWN;
+    this.jsonRecords = 0;
     const end = batch.pos + header.sizeInBytes;
     if (end > batch.buf.length) throw new CorruptBatchError(`record batch needs ${header.sizeInBytes} bytes, the read has ${batch.buf.length - batch.pos}`);
     if (header.compression === COMPRESSION_NONE) {

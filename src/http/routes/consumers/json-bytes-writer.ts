@@ -1,11 +1,15 @@
-/** A constant piece of JSON text with a view for copying it a word at a time. */
+/** A constant piece of JSON text, kept as little-endian words for copying it a word at a time. */
 export class JsonFragment {
   readonly bytes: Buffer;
-  readonly view: DataView<ArrayBufferLike>;
+  /** The bytes four at a time, the last word padded with zeros. */
+  readonly words: Int32Array;
 
   constructor(text: string) {
     this.bytes = Buffer.from(text, 'utf8');
-    this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.length);
+    const padded = Buffer.alloc((this.bytes.length + 3) & ~3);
+    this.bytes.copy(padded);
+    this.words = new Int32Array(padded.length / 4);
+    for (let i = 0; i < this.words.length; i++) this.words[i] = padded.readInt32LE(i * 4);
   }
 }
 
@@ -45,48 +49,51 @@ export class JsonBytesWriter {
   /** Bytes that are already JSON text: bytes[start, end). */
   raw(bytes: Buffer, start = 0, end = bytes.length): void {
     const n = end - start;
-    this.reserve(n);
-    const b = this.buffer;
+    this.reserve(n + 3);
     let at = this.length;
     this.length += n;
     if (n > 512) {
-      bytes.copy(b, at, start, end);
+      bytes.copy(this.buffer, at, start, end);
       return;
     }
-    // Short ranges (keys, values, fragments) are most of a response: Buffer#copy would allocate a
-    // view per range; four bytes at a time through DataViews allocates one view per source buffer.
-    if (n >= 16) {
+    // Short ranges (keys, values) are most of a response: Buffer#copy would allocate a view per
+    // range; words through DataViews allocate one view per source buffer. The last word may run
+    // up to three bytes past the range: the next write covers them (reserved above), and the
+    // source is read that far only where it has the bytes.
+    if (end + 3 <= bytes.length) {
       if (bytes !== this.source) {
         this.source = bytes;
         this.sourceView = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
       }
       const from = this.sourceView;
       const to = this.view;
-      for (; start + 4 <= end; start += 4, at += 4) to.setInt32(at, from.getInt32(start));
+      for (; start < end; start += 4, at += 4) to.setInt32(at, from.getInt32(start, true), true);
+      return;
     }
+    const b = this.buffer;
     for (let i = start; i < end; i++) b[at++] = bytes[i] as number;
   }
 
-  /** A constant piece of JSON, four bytes at a time. */
+  /** A constant piece of JSON, a word at a time. */
   fragment(piece: JsonFragment): void {
     const n = piece.bytes.length;
-    this.reserve(n);
-    this.copyWords(piece.view, 0, n);
+    this.reserve(n + 3);
+    const words = piece.words;
+    const to = this.view;
+    let at = this.length;
+    for (let k = 0; k < words.length; k++, at += 4) to.setInt32(at, words[k] as number, true);
+    this.length += n;
   }
 
   /** Writes again what was written at [start, end) (a timestamp that repeats, record after record). */
   repeat(start: number, end: number): void {
-    this.reserve(end - start);
-    this.copyWords(this.view, start, end);
-  }
-
-  private copyWords(from: DataView<ArrayBufferLike>, start: number, end: number): void {
+    this.reserve(end - start + 3);
+    // Reads past `end` only bytes already written or reserved; the bytes it writes past the copy are
+    // covered by the next write, and never reach [start, end).
     const to = this.view;
     let at = this.length;
-    let i = start;
-    for (; i + 4 <= end; i += 4, at += 4) to.setInt32(at, from.getInt32(i));
-    for (; i < end; i++) to.setUint8(at++, from.getUint8(i));
-    this.length = at;
+    for (let i = start; i < end; i += 4, at += 4) to.setInt32(at, to.getInt32(i, true), true);
+    this.length += end - start;
   }
 
   /** A JSON string holding the UTF-8 text of bytes[start, end). */
@@ -105,16 +112,15 @@ export class JsonBytesWriter {
   base64(bytes: Buffer, start = 0, end = bytes.length): void {
     this.reserve(Math.ceil((end - start) / 3) * 4 + 2);
     const b = this.buffer;
+    const to = this.view;
     let at = this.length;
     b[at++] = 0x22;
-    // Written in place: a base64 string per value would be allocated only to be copied here.
+    // Written in place: a base64 string per value would be allocated only to be copied here. Three
+    // bytes make four characters, written as one word of two 12-bit pairs.
     let i = start;
-    for (; i + 3 <= end; i += 3) {
+    for (; i + 3 <= end; i += 3, at += 4) {
       const n = ((bytes[i] as number) << 16) | ((bytes[i + 1] as number) << 8) | (bytes[i + 2] as number);
-      b[at++] = BASE64[n >>> 18] as number;
-      b[at++] = BASE64[(n >>> 12) & 63] as number;
-      b[at++] = BASE64[(n >>> 6) & 63] as number;
-      b[at++] = BASE64[n & 63] as number;
+      to.setInt32(at, (BASE64_PAIRS[n >>> 12] as number) | ((BASE64_PAIRS[n & 4095] as number) << 16), true);
     }
     if (i < end) {
       const two = i + 1 < end;
@@ -185,6 +191,9 @@ export class JsonBytesWriter {
 const INT32_MAX = 0x7fff_ffff;
 const EMPTY = Buffer.alloc(0);
 const BASE64 = Buffer.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/', 'latin1');
+/** The two characters of every 12 bits, as a little-endian 16-bit word (first character low). */
+const BASE64_PAIRS = new Uint16Array(4096);
+for (let n = 0; n < 4096; n++) BASE64_PAIRS[n] = (BASE64[n >>> 6] as number) | ((BASE64[n & 63] as number) << 8);
 
 /** Digits of 0 <= n <= INT32_MAX at `at`; returns the position after them. */
 function writeDigits(b: Buffer, at: number, value: number): number {

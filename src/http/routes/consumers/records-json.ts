@@ -38,7 +38,9 @@ const MAX_INITIAL_BYTES = 8 << 20;
  * for field, as JSON.stringify(records.map((r) => toWireRecord(format, r))), with no object or
  * string per record. Over the embedded engine's cursors the key and value bytes go from the stored
  * batch to the response in one copy; in the json format a value's stored bytes are already JSON
- * text: they are checked (isJsonText) and copied, not parsed and serialized again.
+ * text: they are checked (isJsonText) and copied, not parsed and serialized again; a cursor that
+ * knows its batch's values to be JSON already (RecordCursor.valuesAreJson, from an earlier read of
+ * the same stored batch) spares the check, and is told of each value checked so it can learn that.
  *
  * Sources are shown in order while the keys and values fit `maxBytes` (Confluent's max_bytes, at
  * least one record in all). It stops at the first record it cannot show, so the reader gets the
@@ -50,10 +52,11 @@ export function renderSources(format: EmbeddedFormat, sources: readonly RecordSo
   const nextOffsets = sources.map(() => -1);
   let count = 0;
   let used = 0;
-  // Where the last timestamp's digits are in the output: records of a batch often share one.
-  let lastTimestamp = -1;
-  let timestampStart = 0;
-  let timestampEnd = 0;
+  // Where the last record's tail (`,"timestamp":...,"headers":[]}`) is in the output, for records
+  // without headers: records of a batch often share a timestamp, and then the whole tail.
+  let tailTimestamp = NaN;
+  let tailStart = 0;
+  let tailEnd = 0;
   out.ascii('[');
   for (let s = 0; s < sources.length; s++) {
     const source = sources[s] as RecordSource;
@@ -66,7 +69,7 @@ export function renderSources(format: EmbeddedFormat, sources: readonly RecordSo
       const valueEnd = cursor.valueEnd;
       used += Math.max(0, keyEnd - cursor.keyStart) + Math.max(0, valueEnd - cursor.valueStart);
       if (used > maxBytes && count > 0) return done(out, count, nextOffsets);
-      if (format === 'json' && valueEnd !== -1 && !isJsonText(cursor.valueBytes, cursor.valueStart, valueEnd)) {
+      if (format === 'json' && valueEnd !== -1 && cursor.valuesAreJson !== true && !isJsonText(cursor.valueBytes, cursor.valueStart, valueEnd)) {
         const failed = { topic: source.topic, partition: source.partition, offset: cursor.offset };
         const error = new ApiError(
           'RECORD_CONVERSION',
@@ -84,17 +87,21 @@ export function renderSources(format: EmbeddedFormat, sources: readonly RecordSo
       else out.string(cursor.valueBytes, cursor.valueStart, valueEnd);
       out.fragment(partitionField);
       out.uint(cursor.offset);
-      out.fragment(TIMESTAMP_FIELD);
       const timestamp = cursor.timestamp;
-      if (timestamp === lastTimestamp) out.repeat(timestampStart, timestampEnd);
-      else {
-        lastTimestamp = timestamp;
-        timestampStart = out.size;
+      if (cursor.headerCount !== 0) {
+        out.fragment(TIMESTAMP_FIELD);
         out.uint(timestamp);
-        timestampEnd = out.size;
+        headers(out, format, cursor);
+      } else if (timestamp === tailTimestamp) out.repeat(tailStart, tailEnd);
+      else {
+        tailTimestamp = timestamp;
+        tailStart = out.size;
+        out.fragment(TIMESTAMP_FIELD);
+        out.uint(timestamp);
+        out.fragment(NO_HEADERS_END);
+        tailEnd = out.size;
       }
-      if (cursor.headerCount === 0) out.fragment(NO_HEADERS_END);
-      else headers(out, format, cursor);
+      if (format === 'json') cursor.valueWasJson?.();
       nextOffsets[s] = cursor.offset + 1;
       count++;
     }

@@ -1,0 +1,58 @@
+import type { ScannedBatch } from './batch-scanner';
+import { CRC_OFFSET } from './codec/record-batch-format';
+
+/** Batches remembered at most; the oldest entry goes first past it (about 100 bytes each). */
+export const JSON_VALUE_MEMO_MAX_ENTRIES = 65_536;
+
+/**
+ * Stored batches whose every value a reader found to be JSON text, so that json reads of the same
+ * batch again (another consumer group, a re-read after a seek) copy its values without checking
+ * each one again. A batch is named by where it is stored (the partition and segment, as in
+ * corruption messages, and its file position) together with its own base offset, size and CRC-32C:
+ * stored bytes never change in place, and a batch written later at the same place (after a
+ * truncation, or in a topic deleted and created again under the same name) is taken for the old
+ * one only if all of those match, a CRC collision between batches of the same size.
+ *
+ * Invariants: an entry is added only after every record of the batch was checked by a reader (see
+ * BatchRecordCursor.valueWasJson); at most JSON_VALUE_MEMO_MAX_ENTRIES entries, the oldest
+ * forgotten first. Memory only: a restart starts empty.
+ */
+export class JsonValueMemo {
+  private readonly batches = new Set<string>();
+
+  constructor(private readonly maxEntries = JSON_VALUE_MEMO_MAX_ENTRIES) {}
+
+  static keyOf(where: string, batch: ScannedBatch): string {
+    const crc = batch.buf.readUInt32BE(batch.pos + CRC_OFFSET);
+    return `${where}@${batch.filePosition}:${batch.header.baseOffset}:${batch.header.sizeInBytes}:${crc}`;
+  }
+
+  has(key: string): boolean {
+    return this.batches.has(key);
+  }
+
+  add(key: string): void {
+    if (this.batches.has(key)) return;
+    if (this.batches.size >= this.maxEntries) {
+      const oldest = this.batches.values().next();
+      if (oldest.done !== true) this.batches.delete(oldest.value);
+    }
+    this.batches.add(key);
+  }
+
+  /** The remembered batches' names, oldest first (diagnostics and tests). */
+  keys(): IterableIterator<string> {
+    return this.batches.values();
+  }
+
+  get size(): number {
+    return this.batches.size;
+  }
+
+  clear(): void {
+    this.batches.clear();
+  }
+}
+
+/** The engine's memo: one per process, as the stored bytes it describes are the process's own files. */
+export const jsonValueMemo = new JsonValueMemo();
