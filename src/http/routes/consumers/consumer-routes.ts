@@ -26,6 +26,7 @@ import {
 } from './consumer-schemas';
 import { acceptEmptyJsonBodies, readGetBody } from './empty-json-body';
 import { renderSources } from './records-json';
+import { responseBuffers } from './response-buffers';
 
 export interface ConsumerRoutesOptions {
   consumers: ConsumerManager;
@@ -227,11 +228,12 @@ export const consumerRoutes: FastifyPluginAsyncTypebox<ConsumerRoutesOptions> = 
     return use(request, async (instance) => {
       const format = recordsFormat(request.headers.accept, instance.config.format);
       const body = await instance.pollSources({ timeoutMs: timeout ?? instance.config.requestTimeoutMs, maxBytes: max_bytes, signal }, (sources, maxBytes) => {
-        const rendered = renderSources(format, sources, maxBytes);
-        return { output: rendered.json, count: rendered.count, nextOffsets: rendered.nextOffsets, error: rendered.error };
+        const rendered = renderSources(format, sources, maxBytes, responseBuffers);
+        return { output: rendered, count: rendered.count, nextOffsets: rendered.nextOffsets, error: rendered.error };
       });
+      responseBuffers.giveAfter(reply.raw, body.buffer);
       // Already JSON text: a string with a JSON content type is sent as it is, not serialized again.
-      return (reply as FastifyReply).type(format === 'json' ? MEDIA_TYPES.json : MEDIA_TYPES[format]).send(body);
+      return (reply as FastifyReply).type(format === 'json' ? MEDIA_TYPES.json : MEDIA_TYPES[format]).send(body.json);
     });
   });
 };

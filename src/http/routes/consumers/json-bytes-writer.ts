@@ -26,8 +26,9 @@ export class JsonBytesWriter {
   private source: Buffer = EMPTY;
   private sourceView: DataView<ArrayBufferLike> = new DataView(EMPTY.buffer, EMPTY.byteOffset, 0);
 
-  constructor(initialBytes = 64 * 1024) {
-    this.buffer = Buffer.allocUnsafe(initialBytes);
+  /** Writes into `initial` (its old contents are overwritten), or a new buffer of that many bytes. */
+  constructor(initial: number | Buffer = 64 * 1024) {
+    this.buffer = typeof initial === 'number' ? Buffer.allocUnsafe(initial) : initial;
     this.view = new DataView(this.buffer.buffer, this.buffer.byteOffset, this.buffer.length);
   }
 
@@ -163,6 +164,11 @@ export class JsonBytesWriter {
   text(text: string): void {
     this.reserve(Buffer.byteLength(text, 'utf8'));
     this.length += this.buffer.write(text, this.length, 'utf8');
+  }
+
+  /** The whole buffer written into now (it changes when the text outgrows it). */
+  get backing(): Buffer {
+    return this.buffer;
   }
 
   /** Bytes written so far; a view, valid until the next write. */

@@ -4,6 +4,7 @@ import type { EmbeddedFormat } from '../../media-types';
 import { isJsonText } from './json-text';
 import { JsonBytesWriter, JsonFragment } from './json-bytes-writer';
 import { ArrayRecordCursor } from './array-record-cursor';
+import type { ResponseBufferPool } from './response-buffers';
 
 /** One partition's records to show, in order. */
 export interface RecordSource {
@@ -15,6 +16,8 @@ export interface RecordSource {
 export interface RenderedRecords {
   /** A JSON array of the first `count` records, UTF-8. */
   json: Buffer;
+  /** The buffer `json` is a view of: what goes back to the pool it was taken from, once sent. */
+  buffer: Buffer;
   count: number;
   /** Per source: one past the offset of its last record shown, or -1 when none was shown. */
   nextOffsets: number[];
@@ -42,13 +45,17 @@ const MAX_INITIAL_BYTES = 8 << 20;
  * knows its batch's values to be JSON already (RecordCursor.valuesAreJson, from an earlier read of
  * the same stored batch) spares the check, and is told of each value checked so it can learn that.
  *
+ * With a pool the output is written into one of its buffers (RenderedRecords.buffer), which the
+ * caller gives back once the response is sent.
+ *
  * Sources are shown in order while the keys and values fit `maxBytes` (Confluent's max_bytes, at
  * least one record in all). It stops at the first record it cannot show, so the reader gets the
  * records before it and its position stays on that record, as a Kafka consumer stops on a record it
  * cannot deserialize.
  */
-export function renderSources(format: EmbeddedFormat, sources: readonly RecordSource[], maxBytes = Infinity): RenderedRecords {
-  const out = new JsonBytesWriter(initialSize(sources, maxBytes));
+export function renderSources(format: EmbeddedFormat, sources: readonly RecordSource[], maxBytes = Infinity, pool?: ResponseBufferPool): RenderedRecords {
+  const size = initialSize(sources, maxBytes);
+  const out = new JsonBytesWriter(pool === undefined ? size : pool.take(size));
   const nextOffsets = sources.map(() => -1);
   let count = 0;
   let used = 0;
@@ -140,7 +147,7 @@ export function renderRecords(format: EmbeddedFormat, records: readonly Consumer
 
 function done(out: JsonBytesWriter, count: number, nextOffsets: number[]): RenderedRecords {
   out.ascii(']');
-  return { json: out.bytes(), count, nextOffsets };
+  return { json: out.bytes(), buffer: out.backing, count, nextOffsets };
 }
 
 /** As toWireRecord: in the json format a key holding a JSON object or array is shown as JSON, any other as text. */

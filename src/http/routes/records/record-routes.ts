@@ -8,6 +8,7 @@ import { PartitionParams, WireRecordSchema, errorResponses } from '../../schemas
 import { signalOnClientGone } from '../../client-gone';
 import { fetchCursors } from '../consumers/array-record-cursor';
 import { renderSources } from '../consumers/records-json';
+import { responseBuffers } from '../consumers/response-buffers';
 import { assertPartitionExists } from '../topics/topic-routes';
 
 export const MAX_FETCH_BYTES = 64 * 1024 * 1024;
@@ -59,11 +60,12 @@ export const recordRoutes: FastifyPluginAsyncTypebox<RecordRoutesOptions> = asyn
     const result = response.partitions[0];
     if (result === undefined) return [];
     if (result.error !== undefined) throw fromEngineError(result.error, true);
-    const rendered = renderSources(format, [{ topic, partition, records: result.records }], max_bytes);
+    const rendered = renderSources(format, [{ topic, partition, records: result.records }], max_bytes, responseBuffers);
     if (rendered.failed !== undefined) {
       const { offset } = rendered.failed;
       throw new ApiError('RECORD_CONVERSION', `Record ${topic}-${partition}@${offset} is not JSON; read it with Accept: application/vnd.kafka.binary.v2+json or string`);
     }
+    responseBuffers.giveAfter(reply.raw, rendered.buffer);
     // Already JSON text: sent as it is, not serialized again (with the charset a serialized answer names).
     return (reply as FastifyReply).type(`application/vnd.kafka.${format}.v2+json; charset=utf-8`).send(rendered.json);
   });
