@@ -43,6 +43,13 @@ export interface ProducerBatchIdentity {
   baseSequence: number;
 }
 
+/**
+ * Producer ids at or above it are never handed out by `allocateProducerIds`: they belong to callers
+ * that derive an identity themselves (one per Idempotency-Key, see keyedProducerId). 2^52, so that
+ * such ids stay safe integers (below 2^53) and Kafka's int64 producer ids.
+ */
+export const CALLER_PRODUCER_ID_BASE = 2 ** 52;
+
 const INT32_MAX = 0x7fff_ffff;
 
 /** Kafka's DefaultRecordBatch.incrementSequence: producer sequences are int32 and wrap to 0. */

@@ -56,6 +56,8 @@ const MAX_PARTITIONS = 100_000;
  */
 export class EmbeddedEngine implements StorageEngine {
   readonly name = 'embedded' as const;
+  /** Any producer id is kept as given (partition-log.ts), also ids callers derive (CALLER_PRODUCER_ID_BASE and up). */
+  readonly honoursCallerProducerIds = true;
   private readonly manager: LogManager;
   private readonly defaultPartitions: number;
   private readonly brokerId: number;

@@ -96,7 +96,7 @@ export class PartitionLog {
       failed: (cause) => this.goOffline(cause),
     });
     const name = `${this.topic}-${this.partition}`;
-    this.producerState = new ProducerStateManager(name);
+    this.producerState = new ProducerStateManager(name, params.producerIdExpirationMs ?? DEFAULT_PRODUCER_ID_EXPIRATION_MS);
     this.producerState.mapEndOffset = this.logEndOffset;
     this.transactions = new PartitionTransactions(this.dir, params.transactional === true);
     this.snapshotter = new ProducerStateSnapshotter(

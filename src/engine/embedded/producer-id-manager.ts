@@ -1,7 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { EngineError } from '../engine-error';
-import type { ProducerIdBlock } from '../storage-engine';
+import { CALLER_PRODUCER_ID_BASE, type ProducerIdBlock } from '../storage-engine';
 import { writeFileDurably } from './offset-checkpoint-file';
 
 /** In the data directory: the first producer id not yet handed out, as decimal text. */
@@ -11,7 +11,8 @@ export const PRODUCER_ID_BLOCK_FILE = 'producer-id-block';
  * Kafka's ProducerIdManager on the controller side: producer ids are handed out in blocks, and the
  * end of the last block is made durable (written to a temporary file, fsynced, renamed, directory
  * fsynced) before the block is given, so no id is ever given twice, also across a crash. Ids lost
- * in a crash (a block given but not used up) are simply skipped.
+ * in a crash (a block given but not used up) are simply skipped. Ids stay below
+ * CALLER_PRODUCER_ID_BASE (2^52), which callers derive ids from.
  */
 export class ProducerIdManager {
   private next = 0;
@@ -44,6 +45,8 @@ export class ProducerIdManager {
     const run = this.chain.then(async () => {
       const first = this.next;
       const end = first + count;
+      // Ids from CALLER_PRODUCER_ID_BASE up belong to callers (ids derived from Idempotency-Keys).
+      if (end > CALLER_PRODUCER_ID_BASE) throw new Error(`producer ids are used up below ${CALLER_PRODUCER_ID_BASE}`);
       await writeFileDurably(this.file, `${end}\n`);
       this.next = end;
       return { firstProducerId: first, count };

@@ -1,5 +1,5 @@
 import { EngineError } from '../engine-error';
-import { incrementSequence, type Acks, type AppendResult } from '../storage-engine';
+import { CALLER_PRODUCER_ID_BASE, incrementSequence, type Acks, type AppendResult } from '../storage-engine';
 
 /** What `answerDuplicate` needs of the partition log. */
 export interface DuplicateAnswerer {
@@ -33,6 +33,13 @@ export function answerDuplicate(log: DuplicateAnswerer, batch: BatchMetadata, ac
 
 /** Kafka's ProducerStateEntry.NUM_BATCHES_TO_RETAIN: the batches per producer a retry is matched against. */
 export const NUM_BATCHES_TO_RETAIN = 5;
+/**
+ * Most producers with caller-derived ids (one per Idempotency-Key) a partition remembers; past it the
+ * oldest are forgotten. Above the key table's default bound (200,000 keys), so the engine forgets a
+ * key's producer after the table forgot the key. About 47 snapshot bytes each.
+ */
+export const MAX_CALLER_PRODUCERS = 250_000;
+const DAY_MS = 86_400_000;
 const INT32_MAX = 0x7fff_ffff;
 const SEQUENCE_SPACE = INT32_MAX + 1;
 
@@ -71,27 +78,39 @@ export { incrementSequence };
  * (INVALID_PRODUCER_EPOCH); a newer epoch starts again at sequence 0. A producer the partition does
  * not know (new, or expired) may start at any sequence.
  *
+ * Producers with caller-derived ids (CALLER_PRODUCER_ID_BASE and up: one per Idempotency-Key,
+ * usually one batch each) are kept apart, oldest first: past MAX_CALLER_PRODUCERS, or idle longer
+ * than the expiration, the oldest go as new ones come, rather than only when a snapshot is taken,
+ * so a stream of keyed requests keeps the state bounded between segment rolls.
+ *
  * Invariant: the state covers exactly the batches below `mapEndOffset`. The log is the truth: the
  * state is snapshotted (producer-state-snapshot.ts) and rebuilt at start by loading the latest
  * snapshot and replaying the batches after it (producer-state-loader.ts).
  */
 export class ProducerStateManager {
   private readonly producers = new Map<number, ProducerStateEntry>();
+  /** Producers with caller-derived ids, in the order they were first seen. */
+  private readonly callers = new Map<number, ProducerStateEntry>();
   /** One past the last offset the state has seen. */
   mapEndOffset = 0;
 
-  constructor(private readonly name: string) {}
+  constructor(
+    private readonly name: string,
+    private readonly expirationMs = DAY_MS,
+    private readonly maxCallerProducers = MAX_CALLER_PRODUCERS,
+  ) {}
 
   get producerCount(): number {
-    return this.producers.size;
+    return this.producers.size + this.callers.size;
   }
 
   entry(producerId: number): ProducerStateEntry | undefined {
-    return this.producers.get(producerId);
+    return (producerId >= CALLER_PRODUCER_ID_BASE ? this.callers : this.producers).get(producerId);
   }
 
-  entries(): IterableIterator<ProducerStateEntry> {
-    return this.producers.values();
+  *entries(): IterableIterator<ProducerStateEntry> {
+    yield* this.producers.values();
+    yield* this.callers.values();
   }
 
   /**
@@ -105,7 +124,7 @@ export class ProducerStateManager {
     if (!Number.isInteger(baseSequence) || baseSequence < 0 || baseSequence > INT32_MAX) {
       throw new EngineError('INVALID_REQUEST', `Invalid base sequence ${baseSequence}`);
     }
-    const entry = this.producers.get(producerId);
+    const entry = this.entry(producerId);
     if (entry === undefined) return undefined;
     if (producerEpoch < entry.producerEpoch) {
       throw new EngineError(
@@ -141,10 +160,11 @@ export class ProducerStateManager {
 
   /** Records an appended batch (checked before, or replayed from the log). */
   update(producerId: number, producerEpoch: number, batch: BatchMetadata, appendTime: number): void {
-    let entry = this.producers.get(producerId);
+    let entry = this.entry(producerId);
     if (entry === undefined) {
       entry = { producerId, producerEpoch, batches: [], lastTimestamp: appendTime };
-      this.producers.set(producerId, entry);
+      if (producerId >= CALLER_PRODUCER_ID_BASE) this.addCaller(entry, appendTime);
+      else this.producers.set(producerId, entry);
     } else if (producerEpoch !== entry.producerEpoch) {
       entry.producerEpoch = producerEpoch;
       entry.batches = [];
@@ -153,6 +173,15 @@ export class ProducerStateManager {
     if (entry.batches.length > NUM_BATCHES_TO_RETAIN) entry.batches.shift();
     entry.lastTimestamp = Math.max(entry.lastTimestamp, appendTime);
     if (batch.lastOffset + 1 > this.mapEndOffset) this.mapEndOffset = batch.lastOffset + 1;
+  }
+
+  /** A new caller-derived producer; the oldest ones go past the bound or the expiration. */
+  private addCaller(entry: ProducerStateEntry, now: number): void {
+    for (const oldest of this.callers.values()) {
+      if (this.callers.size < this.maxCallerProducers && now - oldest.lastTimestamp <= this.expirationMs) break;
+      this.callers.delete(oldest.producerId);
+    }
+    this.callers.set(entry.producerId, entry);
   }
 
   /** Replays one batch found in the log; batches without a producer id only move the end offset. */
@@ -174,10 +203,12 @@ export class ProducerStateManager {
   /** Kafka's producer.id.expiration.ms: forgets producers idle longer than `expirationMs`. */
   removeExpired(now: number, expirationMs: number): number {
     let removed = 0;
-    for (const [id, entry] of this.producers) {
-      if (now - entry.lastTimestamp > expirationMs) {
-        this.producers.delete(id);
-        removed++;
+    for (const map of [this.producers, this.callers]) {
+      for (const [id, entry] of map) {
+        if (now - entry.lastTimestamp > expirationMs) {
+          map.delete(id);
+          removed++;
+        }
       }
     }
     return removed;
@@ -186,7 +217,8 @@ export class ProducerStateManager {
   /** Replaces the whole state, as loaded from a snapshot taken at `offset`. */
   restore(entries: ProducerStateEntry[], offset: number): void {
     this.producers.clear();
-    for (const e of entries) this.producers.set(e.producerId, e);
+    this.callers.clear();
+    for (const e of entries) (e.producerId >= CALLER_PRODUCER_ID_BASE ? this.callers : this.producers).set(e.producerId, e);
     this.mapEndOffset = offset;
   }
 
