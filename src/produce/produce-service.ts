@@ -107,18 +107,27 @@ export class ProduceService {
     return sent;
   }
 
+  /** The engine keeps a producer identity the caller derived itself (see StorageEngine.honoursCallerProducerIds). */
+  get honoursCallerProducerIds(): boolean {
+    return this.engine.honoursCallerProducerIds === true;
+  }
+
   /**
    * Every check that can refuse the request, and each record's partition; `assignment` (a partition
    * per record) replaces the partitioner, so that a resumed request lands where its first attempt did.
+   * `keylessSeed` sends records without key or partition to partition seed % count rather than the
+   * sticky one, so that a retry that knows nothing of the first attempt lands where it did.
    */
-  async plan(topic: string, records: ProduceInput[], assignment?: number[]): Promise<ProducePlan> {
+  async plan(topic: string, records: ProduceInput[], assignment?: number[], keylessSeed?: number): Promise<ProducePlan> {
     if (records.length === 0) throw new ApiError('NO_RECORDS', 'The request carries no records');
     const partitionCount = await this.resolveTopic(topic);
     const groups = new Map<number, PartitionBatch>();
     for (let i = 0; i < records.length; i++) {
       const r = records[i] as ProduceInput;
       let p = assignment?.[i] ?? r.partition;
-      if (p === undefined) {
+      if (p === undefined && keylessSeed !== undefined && (r.key === null || r.key === undefined)) {
+        p = keylessSeed % partitionCount;
+      } else if (p === undefined) {
         const key = typeof r.key === 'string' ? Buffer.from(r.key, 'utf8') : r.key;
         p = this.partitioner.partition(topic, key, partitionCount, recordBytes(r));
       } else if (p >= partitionCount) {
