@@ -17,6 +17,7 @@ import { buildTestApp, post, get, highWatermarks, JSON_V2 } from '../helper';
 import { defer, tempDir } from '../engine/embedded/helpers';
 import { IDEMPOTENCY_DIR } from '../../src/produce/idempotency/idempotency-key-store';
 import { decodeKeyRecord } from '../../src/produce/idempotency/idempotency-records';
+import { keyedProducerId } from '../../src/produce/idempotency/keyed-producer-id';
 
 /** Every value of a topic's partitions, read through the HTTP API. */
 async function values(app: FastifyInstance, topic: string, partitions = 1): Promise<unknown[]> {
@@ -147,16 +148,14 @@ function intentsOnDisk(dataDir: string): Set<string> {
   return keys;
 }
 
-test('a keyed request\'s intent is in the journal file before its first record reaches the engine (what a kill -9 relies on)', async (t) => {
+test('a keyed request is sent as its key\'s own producer, and its intent is in the journal file before it is answered (what a kill -9 relies on)', async (t) => {
   const dataDir = tempDir(t, 'basket-idem-');
   const a = await openApp(t, dataDir);
-  const appended: string[] = [];
+  const identities = new Map<string, unknown>();
   const append = a.engine.append.bind(a.engine);
   a.engine.append = (topic, partition, records, options) => {
     // every record's value is its request's key
-    const key = JSON.parse(records[0].value!.toString()) as string;
-    assert.ok(intentsOnDisk(dataDir).has(key), `the intent of '${key}' is written before its append`);
-    appended.push(key);
+    identities.set(JSON.parse(records[0].value!.toString()) as string, options.producer);
     return append(topic, partition, records, options);
   };
   const requests = [];
@@ -165,12 +164,18 @@ test('a keyed request\'s intent is in the journal file before its first record r
       for (let n = 0; n < 5; n++) {
         const key = `ordered-${acks}-${count}-${n}`;
         const body = { records: Array.from({ length: count }, () => ({ value: key })) };
-        requests.push(post(a.app, `/topics/ordered?acks=${acks}`, body, JSON_V2, { 'idempotency-key': key }));
+        requests.push(
+          post(a.app, `/topics/ordered?acks=${acks}`, body, JSON_V2, { 'idempotency-key': key }).then((res) => {
+            assert.equal(res.status, 200);
+            assert.ok(intentsOnDisk(dataDir).has(key), `the intent of '${key}' is written before its answer`);
+          }),
+        );
       }
     }
   }
-  for (const res of await Promise.all(requests)) assert.equal(res.status, 200);
-  assert.equal(new Set(appended).size, 20);
+  await Promise.all(requests);
+  assert.equal(identities.size, 20);
+  for (const [key, producer] of identities) assert.deepEqual(producer, { producerId: keyedProducerId(key), producerEpoch: 0, baseSequence: 0 });
 });
 
 test('keys survive a restart: a repeat after it gets the first answer and writes nothing', async (t) => {

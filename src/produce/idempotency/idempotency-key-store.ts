@@ -5,6 +5,7 @@ import type { Acks } from '../../engine/storage-engine';
 import type { ProduceOutcome } from '../produce-service';
 import { IdempotencyJournal } from './idempotency-journal';
 import { decodeKeyRecord, decodeOutcomes, encodeKeyRecord, type IntentRecord, type KeyRecord } from './idempotency-records';
+import { isKeyedProducerId } from './keyed-producer-id';
 
 export interface IdempotencyKeyStoreOptions {
   /** How long a key is remembered after its first request, ms. */
@@ -28,11 +29,15 @@ export interface KeyEntry {
   outcomeRuns?: number[];
   /** This process is running the request: repeats wait for it. */
   inFlight?: Promise<ProduceOutcome[]>;
+  /** The key's own producer id (keyed-producer-id.ts), once claimed; unset for a key sent under an allocated one. */
+  producerId?: number;
 }
 
 const SEGMENT_BYTES = 16 << 20;
 /** Longest an outcome or release waits to ride on an intent's write (and, for acks=all, fsync). */
 const LAZY_MS = 5;
+/** Longest a written record waits for an fsync nobody asked for: what a power loss can take from the journal. */
+export const BACKGROUND_SYNC_MS = 100;
 /** The journal's directory under the data directory. */
 export const IDEMPOTENCY_DIR = 'idempotency';
 
@@ -47,20 +52,24 @@ export function keyedReceiptId(key: string): string {
 
 /**
  * The Idempotency-Key table: in memory for lookups, made durable as records in its own journal
- * under the data directory (idempotency-journal.ts): the intent before a request's first append,
- * its outcome after, a release when it was refused. An intent counts once written (it survives a
- * process crash); for acks=all the request also waits for `sync`. Outcomes and releases are as
+ * under the data directory (idempotency-journal.ts): a request's intent (written with its appends,
+ * or before them for a request under an allocated producer id, see idempotent-producer.ts), its
+ * outcome after, a release when it was refused. An intent counts once written (it survives a
+ * process crash); `sync` makes it survive a power loss. Outcomes and releases are as
  * durable as the request's acks ask before they count. `start` replays the journal, so keys
  * survive a restart; records older than the window are skipped, and whole journal segments past it
  * are deleted.
  *
- * Invariants: at most one entry per key; an entry with an intent and no outcome is "pending": its
- * request may or may not have appended, and only resuming it (idempotent-producer.ts) tells.
+ * Invariants: at most one entry per key, and per keyed producer id (claimProducerId); an entry with
+ * an intent and no outcome is "pending": its request may or may not have appended, and only
+ * resuming it (idempotent-producer.ts) tells.
  * Map order is creation order, so expiry and eviction walk from the front.
  */
 export class IdempotencyKeyStore {
   private readonly entries = new Map<string, KeyEntry>();
   private readonly byReceipt = new Map<string, string>();
+  /** Entries by the keyed producer id they claimed: two keys with one id are told apart here. */
+  private readonly byProducerId = new Map<number, KeyEntry>();
   private readonly journal: IdempotencyJournal;
   private started = false;
   private sweep: NodeJS.Timeout | undefined;
@@ -73,6 +82,7 @@ export class IdempotencyKeyStore {
   /** Written records whose waiters want them fsynced, waiting for the next sync (see `flush`). */
   private lazy: Array<{ resolve: () => void; reject: (err: unknown) => void }> = [];
   private lazyTimer: NodeJS.Timeout | undefined;
+  private backgroundSync: NodeJS.Timeout | undefined;
 
   constructor(
     dir: string,
@@ -123,8 +133,24 @@ export class IdempotencyKeyStore {
     }
     if (this.now() - record.createdAt > this.options.ttlMs) return;
     const entry = this.entries.get(key) ?? this.insert(key, record.fingerprint, record.createdAt, record.async);
-    if (record.type === 'intent') entry.intent = record;
-    else entry.outcomeRuns = record.outcomes;
+    if (record.type === 'intent') {
+      entry.intent = record;
+      if (isKeyedProducerId(record.producerId)) this.claimProducerId(entry, record.producerId);
+    } else {
+      entry.outcomeRuns = record.outcomes;
+    }
+  }
+
+  /**
+   * Makes `producerId` the entry's own, unless another key this table holds has it (a collision of
+   * keyedProducerId): then false, and the entry must be sent under an allocated id.
+   */
+  claimProducerId(entry: KeyEntry, producerId: number): boolean {
+    const holder = this.byProducerId.get(producerId);
+    if (holder !== undefined && holder !== entry) return false;
+    this.byProducerId.set(producerId, entry);
+    entry.producerId = producerId;
+    return true;
   }
 
   /** The live entry for `key`; an expired one is forgotten here. */
@@ -164,16 +190,15 @@ export class IdempotencyKeyStore {
 
   private remove(key: string): void {
     const entry = this.entries.get(key);
+    if (entry === undefined) return;
     this.entries.delete(key);
-    if (entry?.async) this.byReceipt.delete(keyedReceiptId(key));
+    if (entry.async) this.byReceipt.delete(keyedReceiptId(key));
+    if (entry.producerId !== undefined && this.byProducerId.get(entry.producerId) === entry) this.byProducerId.delete(entry.producerId);
   }
 
   /**
-   * Resolves once the intent is written: it then survives a process crash, and the request's
-   * appends may be issued. For acks=all the caller also waits for `sync` before it answers, so the
-   * intent becomes durable together with the records rather than before they are written.
-   * `now` writes it at once rather than at the end of the turn (see `write`), with the records
-   * queued before it, in order.
+   * Resolves once the intent is written: it then survives a process crash. `now` writes it at once
+   * rather than at the end of the turn (see `write`), with the records queued before it, in order.
    */
   async writeIntent(entry: KeyEntry, intent: IntentRecord, now = false): Promise<void> {
     const written = this.write(entry.key, intent, 1, true);
@@ -251,6 +276,12 @@ export class IdempotencyKeyStore {
     if (this.lazy.length > 0) this.sync().catch(() => undefined);
   };
 
+  /** Records nobody waits to see fsynced (those of requests under their key's own producer id) still become durable soon. */
+  private readonly syncInBackground = (): void => {
+    this.backgroundSync = undefined;
+    if (!this.closed) this.sync().catch((err: unknown) => this.logger.warn({ err }, 'idempotency journal fsync failed'));
+  };
+
   private readonly flushQueued = (): void => {
     this.flushScheduled = false;
     this.flush();
@@ -269,6 +300,7 @@ export class IdempotencyKeyStore {
       for (const w of waiting) w.reject(error);
       return;
     }
+    this.backgroundSync ??= setTimeout(this.syncInBackground, BACKGROUND_SYNC_MS).unref();
     // acks=all outcomes and releases ride on the next fsync an intent asks for (or one LAZY_MS
     // later), as they ride on its write.
     for (const w of waiting) {
@@ -304,6 +336,7 @@ export class IdempotencyKeyStore {
     if (this.queued.length > 0) this.flush();
     if (this.lazy.length > 0) await this.sync().catch(() => undefined);
     clearTimeout(this.lazyTimer);
+    clearTimeout(this.backgroundSync);
     this.closed = true;
     if (this.sweep !== undefined) clearInterval(this.sweep);
     await this.journal.close();

@@ -1,10 +1,11 @@
 import type { ProduceOutcome, ProducePlan } from '../produce-service';
 
 /**
- * Written, fsynced, before a keyed request's first append. It names the lane (producer id and
- * epoch) and the base sequence of each partition's batch, so that after a crash the request can be
+ * A keyed request's identity in the log: the producer id and epoch (the key's own, or an allocated
+ * lane's) and the base sequence of each partition's batch, so that after a crash the request can be
  * resumed: the same batches resent with the same identity are answered by the engine with their
- * offsets if they were appended, and appended if they were not.
+ * offsets if they were appended, and appended if they were not. Written with the request's appends
+ * (before them, and for acks=all fsynced, under an allocated id: idempotent-producer.ts).
  */
 export interface IntentRecord {
   type: 'intent';

@@ -1,11 +1,13 @@
 import type { Logger } from 'pino';
 import { ApiError } from '../../errors';
 import type { Acks } from '../../engine/storage-engine';
-import type { ProduceInput, ProduceOutcome, ProducePlan, ProduceSend, ProduceService } from '../produce-service';
+import { EngineError } from '../../engine/engine-error';
+import type { ProduceInput, ProduceOutcome, ProducePlan, ProduceSend, ProduceService, SendSettlement } from '../produce-service';
 import { deferred, type Deferred } from '../../coordinator/group/deferred';
 import { ProducerLane } from './producer-lanes';
 import { decodeAssignment, encodeAssignment, encodeOutcomes, type IntentRecord } from './idempotency-records';
 import { keyedReceiptId, type IdempotencyKeyStore, type KeyEntry } from './idempotency-key-store';
+import { isKeyedProducerId, keyedProducerId } from './keyed-producer-id';
 
 export interface KeyedProduceRequest {
   key: string;
@@ -37,25 +39,35 @@ const INTENT_AT_ONCE_RECORDS = 100;
 /**
  * Produce with an Idempotency-Key, exactly once across retries and crashes.
  *
- * A new key: plan the request, take a lane, write the intent (lane identity, each partition's base
- * sequence, the record-to-partition assignment), then send: the intent is written (it survives a
- * kill -9) before the first record is. For acks=all the intent is also fsynced (the journal's group
- * commit) before the records are sent: the kernel may write the records' pages back at any moment,
- * and were they on disk after a power loss without their intent, a retry of that unanswered request
- * would append them again. So a keyed acks=all request pays two fsync rounds in a row.
+ * A new key, on an engine that keeps a caller's producer identity: the request is sent as the key's
+ * own producer (keyedProducerId: epoch 0, base sequence 0 on each partition it writes), and its
+ * keyless records go to the partition the key picks, so any retry of it sends the very same batches.
+ * What makes the retry safe is thus in the partition log itself, in each batch's header, written and
+ * fsynced with the records: the engine answers a batch already in the log with its first offsets and
+ * appends a missing one (partition A appended, B not: the retry appends B only). So nothing is
+ * written before the records: the intent (fingerprint, assignment) rides on this turn's journal write
+ * after the appends are issued, the answer waits for that write (not for its fsync), and acks=all
+ * pays the partition's fsync alone. Where the log answers for the journal: a crash before the
+ * intent's write, or a power loss before the journal's fsync, leaves a key only the log knows; its
+ * retry with the same body gets the first offsets, one with another body gets 42209 when its batches
+ * differ in partition or count (the engine's sequence check) and the first offsets otherwise.
  *
- * After success the completed record is written, and only once it is durable does the lane go back
- * to the pool: until then the request's batches stay the lane's last ones, which the engine
- * remembers.
+ * Collisions: a key whose producer id another key of the table holds (see keyedProducerId), an
+ * engine without caller identities, and a pending key's resume use the path below.
+ *
+ * Allocated lanes: plan the request, take a lane, write the intent (lane identity, each partition's
+ * base sequence, the record-to-partition assignment), then send: the intent is written (it survives a
+ * kill -9) before the first record is, and for acks=all also fsynced before the records are sent
+ * (two fsync rounds). Once the outcome record is durable the lane goes back to the pool: until then
+ * the request's batches stay the lane's last ones, which the engine remembers.
  *
  * A repeat: the same fingerprint gets the first request's outcome (waiting for it while it runs); a
  * different one is IDEMPOTENCY_KEY_REUSED (42209). A repeat of a pending key (an intent without an
- * outcome: the process died, or the engine failed in doubt) resumes it with the intent's lane and
+ * outcome: the process died, or the engine failed in doubt) resumes it with the intent's identity and
  * sequences: batches already in the log are answered with their offsets, missing ones are appended.
- * Nothing else is ever needed from the log, however long it is.
  *
  * A request refused before anything was appended releases its key. On an engine without producer
- * ids (kafka) the intent has no lane, and a resume after a crash may append a second time.
+ * ids the intent has no lane, and a resume after a crash may append a second time.
  */
 export class IdempotentProducer {
   /** Outcome writes still running: close waits for them, so a clean stop leaves no key pending. */
@@ -65,6 +77,8 @@ export class IdempotentProducer {
     private readonly produce: ProduceService,
     private readonly store: IdempotencyKeyStore,
     private readonly logger: Logger,
+    /** Tests give one that collides. */
+    private readonly producerIdOf: (key: string) => number = keyedProducerId,
   ) {}
 
   /** Replays the key journal now (it would be on the first keyed request): it blocks while it reads. */
@@ -112,6 +126,8 @@ export class IdempotentProducer {
   private async run(entry: KeyEntry, request: KeyedProduceRequest, resume: IntentRecord | undefined): Promise<KeyedProduceRun> {
     const gate = deferred<ProduceOutcome[]>();
     entry.inFlight = gate.promise;
+    const keyed = resume === undefined ? this.keyedLane(entry) : undefined;
+    if (keyed !== undefined) return this.runKeyed(entry, request, keyed, gate);
     let lane: ProducerLane | undefined;
     let intentTried = false;
     let sent: ProduceSend;
@@ -141,13 +157,61 @@ export class IdempotentProducer {
       gate.reject(err);
       throw err;
     }
-    const done = sent.done;
+    return this.answered(entry, sent.done, sent.settled, gate, request.acks, lane, resume !== undefined);
+  }
+
+  /** The key's own producer, unless the engine cannot keep it or another key of the table holds its id. */
+  private keyedLane(entry: KeyEntry): ProducerLane | undefined {
+    if (!this.produce.honoursCallerProducerIds) return undefined;
+    const producerId = entry.producerId ?? this.producerIdOf(entry.key);
+    return this.store.claimProducerId(entry, producerId) ? new ProducerLane(producerId, 0, true) : undefined;
+  }
+
+  /** A request sent as its key's own producer: appends first, the intent on this turn's journal write (class comment). */
+  private async runKeyed(entry: KeyEntry, request: KeyedProduceRequest, lane: ProducerLane, gate: Deferred<ProduceOutcome[]>): Promise<KeyedProduceRun> {
+    let plan: ProducePlan;
+    try {
+      plan = await this.produce.plan(request.topic, request.records, undefined, lane.producerId);
+    } catch (err) {
+      // Refused before any append. A key a failed attempt left pending stays (its retry is resent as the same producer).
+      entry.inFlight = undefined;
+      if (entry.intent === undefined && entry.outcomeRuns === undefined) this.store.drop(entry);
+      gate.reject(err);
+      throw err;
+    }
+    // Queued before the appends, so this turn's journal write usually comes before the partitions'
+    // and the answer need not wait for it; the order on disk does not matter (class comment).
+    const written = this.store.writeIntent(entry, this.intentFor(entry, plan, lane), plan.recordCount >= INTENT_AT_ONCE_RECORDS);
+    const sent = this.produce.send(plan, request.acks, lane);
+    // The answer also waits for the intent's write: an answered key survives a kill -9 in the journal
+    // too, so a repeat with another body is refused (42209) rather than judged by the log alone.
+    written.catch(() => undefined);
+    const done = sent.done.then(
+      (outcomes) => (entry.intent !== undefined ? outcomes : written.then(() => outcomes)),
+      (err: unknown) => {
+        throw keyReusedInLog(err, entry.key);
+      },
+    );
+    const run = this.answered(entry, done, sent.settled, gate, request.acks, lane, false);
+    // A 202's receipt must be found after a kill -9: the intent is written before it is answered.
+    if (entry.async) await written.catch(() => undefined);
+    return run;
+  }
+
+  /** Answers the request and its repeats when `done` settles, and settles the key when the appends end. */
+  private answered(
+    entry: KeyEntry,
+    done: Promise<ProduceOutcome[]>,
+    settled: Promise<SendSettlement>,
+    gate: Deferred<ProduceOutcome[]>,
+    acks: Acks,
+    lane: ProducerLane | undefined,
+    resumed: boolean,
+  ): KeyedProduceRun {
     // The closure that lives until the outcome is written holds neither the request nor its
     // outcomes (nor the gate, which resolves with them): a batch's records would outlive its answer.
     const succeeded = answer(entry, done, gate);
-    const acks = request.acks;
-    const resumed = resume !== undefined;
-    const settling = sent.settled.then((settlement) => this.settle(entry, succeeded, acks, lane, resumed, settlement));
+    const settling = settled.then((settlement) => this.settle(entry, succeeded, acks, lane, resumed, settlement));
     this.settling.add(settling);
     void settling.finally(() => this.settling.delete(settling));
     return { done: gate.promise, repeated: false, async: entry.async, receiptId: entry.async ? keyedReceiptId(entry.key) : '' };
@@ -173,20 +237,27 @@ export class IdempotentProducer {
   /**
    * After the appends: success makes the outcome durable, then frees the lane; a refusal frees the
    * key; a failure in doubt keeps the intent pending and retires the lane, so a repeat resumes it.
+   * A key the log holds for another request (`reused`) is freed too: the table must not keep this
+   * request's fingerprint for it. A key's own producer is never pooled.
    */
   private async settle(
     entry: KeyEntry,
-    succeeded: Promise<boolean>,
+    succeeded: Promise<Answered>,
     acks: Acks,
     lane: ProducerLane | undefined,
     resumed: boolean,
     settlement: 'ok' | 'refused' | 'unknown',
   ): Promise<void> {
     let reusable = settlement !== 'unknown' && !resumed;
-    if (settlement === 'ok') {
+    const answered = await succeeded;
+    if (answered === 'reused') {
+      await this.release(entry, acks);
+    } else if (settlement === 'ok') {
       try {
-        if (!(await succeeded)) throw new Error('the request did not succeed');
-        await this.store.writeCompleted(entry, acks);
+        if (answered !== 'ok') throw new Error('the request did not succeed');
+        // Under the key's own producer the log answers a retry whatever the journal lost: its
+        // outcome waits for no fsync (the journal's background one comes soon after).
+        await this.store.writeCompleted(entry, lane !== undefined && isKeyedProducerId(lane.producerId) ? 1 : acks);
       } catch (err) {
         reusable = false;
         this.logger.warn({ err, key: entry.key }, 'could not persist an idempotency key outcome; a repeat will resume the request');
@@ -194,7 +265,7 @@ export class IdempotentProducer {
     } else if (settlement === 'refused') {
       await this.release(entry, acks);
     }
-    if (lane === undefined) return;
+    if (lane === undefined || isKeyedProducerId(lane.producerId)) return;
     if (reusable) this.produce.lanes.release(lane);
     else this.produce.lanes.retire(lane);
   }
@@ -208,22 +279,35 @@ export class IdempotentProducer {
   }
 }
 
-/** Keeps the outcome in the entry and answers the request and its repeats; resolves with whether it succeeded. */
-function answer(entry: KeyEntry, done: Promise<ProduceOutcome[]>, gate: Deferred<ProduceOutcome[]>): Promise<boolean> {
+/** How a request ended for its key: `reused` when the log holds another request under it. */
+type Answered = 'ok' | 'failed' | 'reused';
+
+/** Keeps the outcome in the entry and answers the request and its repeats; resolves with how it ended. */
+function answer(entry: KeyEntry, done: Promise<ProduceOutcome[]>, gate: Deferred<ProduceOutcome[]>): Promise<Answered> {
   return done.then(
     (outcomes) => {
       entry.outcomeRuns = encodeOutcomes(outcomes);
       entry.intent = undefined;
       entry.inFlight = undefined;
       gate.resolve(outcomes);
-      return true;
+      return 'ok' as const;
     },
     (err: unknown) => {
       entry.inFlight = undefined;
       gate.reject(err);
-      return false;
+      return err instanceof ApiError && err.kind === 'IDEMPOTENCY_KEY_REUSED' ? ('reused' as const) : ('failed' as const);
     },
   );
+}
+
+/** Sequence answers that mean the log holds other batches of this key's producer: another request under the key. */
+const OTHER_BATCHES: ReadonlySet<string> = new Set(['DUPLICATE_SEQUENCE_NUMBER', 'OUT_OF_ORDER_SEQUENCE_NUMBER']);
+
+function keyReusedInLog(err: unknown, key: string): unknown {
+  if (!(err instanceof EngineError) || !OTHER_BATCHES.has(err.code)) return err;
+  return new ApiError('IDEMPOTENCY_KEY_REUSED', `Idempotency-Key '${key}' was first used for a different request (its records in the log differ); nothing was written`, {
+    cause: err,
+  });
 }
 
 /** A lane rebuilt from an intent: its old producer id, positioned at the intent's sequences. Retired after use. */

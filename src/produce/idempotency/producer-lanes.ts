@@ -7,25 +7,28 @@ import { incrementSequence, type StorageEngine } from '../../engine/storage-engi
  * ones in each partition until the lane is handed on.
  */
 export class ProducerLane {
-  private readonly next = new Map<string, number>();
+  /** Unset while every sequence is 0; `once` lanes never set it. */
+  private next: Map<string, number> | undefined;
 
+  /** `once`: the lane of one request (a key's own producer): it starts at 0 everywhere and is never advanced. */
   constructor(
     readonly producerId: number,
     readonly producerEpoch: number,
+    private readonly once = false,
   ) {}
 
   nextSequence(topic: string, partition: number): number {
-    return this.next.get(laneKey(topic, partition)) ?? 0;
+    return this.next?.get(laneKey(topic, partition)) ?? 0;
   }
 
   /** After an append (or its duplicate) succeeded. */
   advance(topic: string, partition: number, count: number): void {
-    this.next.set(laneKey(topic, partition), incrementSequence(this.nextSequence(topic, partition), count));
+    if (!this.once) this.setNextSequence(topic, partition, incrementSequence(this.nextSequence(topic, partition), count));
   }
 
   /** Sets where a resumed request's batch starts. */
   setNextSequence(topic: string, partition: number, sequence: number): void {
-    this.next.set(laneKey(topic, partition), sequence);
+    (this.next ??= new Map()).set(laneKey(topic, partition), sequence);
   }
 }
 

@@ -1,0 +1,124 @@
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import pino from 'pino';
+import { EmbeddedEngine } from '../../src/engine/embedded/embedded-engine';
+import { EngineError } from '../../src/engine/engine-error';
+import { DefaultPartitioner } from '../../src/engine/partitioner';
+import { CALLER_PRODUCER_ID_BASE, type AppendOptions, type ProducerRecord } from '../../src/engine/storage-engine';
+import { ProduceService, type ProduceInput, type ProduceOutcome } from '../../src/produce/produce-service';
+import { IdempotencyKeyStore } from '../../src/produce/idempotency/idempotency-key-store';
+import { IdempotentProducer } from '../../src/produce/idempotency/idempotent-producer';
+import { keyedProducerId } from '../../src/produce/idempotency/keyed-producer-id';
+import { defer, readAllValues, tempDir } from '../engine/embedded/helpers';
+
+const silent = pino({ level: 'silent' });
+
+interface Seen {
+  partition: number;
+  producer: AppendOptions['producer'];
+}
+
+/**
+ * The produce stack on `dataDir` (engine, topic of two partitions) and the key journal in
+ * `journalDir`. `faults.lose` makes the key journal's writes vanish, as if the process died before
+ * the turn's journal write; `faults.fail` makes a partition's appends fail before they are written.
+ */
+async function open(t: TestContext, dataDir: string, journalDir: string, producerIdOf?: (key: string) => number) {
+  const engine = new EmbeddedEngine({ dataDir, defaultPartitions: 2, retentionCheckIntervalMs: 3_600_000 }, silent);
+  await engine.start();
+  const faults = { lose: false, fail: -1 };
+  const seen: Seen[] = [];
+  const append = engine.append.bind(engine);
+  engine.append = (topic: string, partition: number, records: ProducerRecord[], options: AppendOptions) => {
+    seen.push({ partition, producer: options.producer });
+    if (partition === faults.fail) return Promise.reject(new EngineError('NOT_LEADER_OR_FOLLOWER', 'injected: never reached the log'));
+    return append(topic, partition, records, options);
+  };
+  const produce = new ProduceService(engine, new DefaultPartitioner(), { autoCreateTopics: true, numPartitions: 2, retries: 0 }, silent);
+  const store = new IdempotencyKeyStore(journalDir, { ttlMs: 60_000, maxKeys: 1000 }, silent);
+  const writeIntent = store.writeIntent.bind(store);
+  store.writeIntent = (entry, intent, now) => (faults.lose ? Promise.resolve() : writeIntent(entry, intent, now));
+  const writeCompleted = store.writeCompleted.bind(store);
+  store.writeCompleted = (entry, acks) => (faults.lose ? Promise.reject(new Error('injected: died before the journal write')) : writeCompleted(entry, acks));
+  const producer = new IdempotentProducer(produce, store, silent, producerIdOf);
+  producer.start();
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await producer.close();
+    await engine.close();
+  };
+  defer(t, close);
+  const send = async (key: string, records: ProduceInput[]): Promise<{ outcomes: ProduceOutcome[]; repeated: boolean }> => {
+    const fingerprint = JSON.stringify(records);
+    const run = await producer.send({ key, fingerprint, topic: 'orders', records, acks: 1, async: false });
+    return { outcomes: await run.done, repeated: run.repeated };
+  };
+  return { engine, seen, faults, send, close };
+}
+
+const value = (v: string, partition?: number): ProduceInput => ({ key: null, value: v, partition });
+
+test('a keyed request is sent as its key\'s own producer (epoch 0, sequence 0 on each partition); its keyless records go where the key says', async (t) => {
+  const a = await open(t, tempDir(t), tempDir(t));
+  const { outcomes } = await a.send('k1', [value('x'), value('y'), value('z', 0), value('w', 1)]);
+  const id = keyedProducerId('k1');
+  const keyless = id % 2;
+  assert.deepEqual(outcomes.map((o) => o.partition), [keyless, keyless, 0, 1]);
+  assert.deepEqual(
+    a.seen.map((s) => s.producer),
+    [0, 1].map(() => ({ producerId: id, producerEpoch: 0, baseSequence: 0 })),
+  );
+});
+
+test('a crash between the appends and the journal write: the retry is answered from the log and appends only what is missing', async (t) => {
+  const dataDir = tempDir(t);
+  const a = await open(t, dataDir, tempDir(t));
+  a.faults.lose = true;
+  a.faults.fail = 1;
+  const body = [value('to-0', 0), value('to-1', 1)];
+  await assert.rejects(a.send('pay-1', body), { code: 'NOT_LEADER_OR_FOLLOWER' });
+  await a.engine.partitionLog('orders', 0)!.flush();
+  assert.deepEqual(await readAllValues(a.engine, 'orders', 0), ['to-0']);
+  await a.close();
+
+  // The journal knew nothing of the key: the log alone makes the retry safe.
+  const b = await open(t, dataDir, tempDir(t));
+  const retry = await b.send('pay-1', body);
+  assert.equal(retry.repeated, false);
+  assert.deepEqual(retry.outcomes.map((o) => [o.partition, o.offset]), [[0, 0], [1, 0]]);
+  assert.deepEqual(await readAllValues(b.engine, 'orders', 0), ['to-0'], 'partition 0\'s batch was found, not appended again');
+  assert.deepEqual(await readAllValues(b.engine, 'orders', 1), ['to-1']);
+  assert.equal((await b.send('pay-1', body)).repeated, true, 'the journal has it now');
+
+  // A key the journal lost, reused with another body: refused where the log shows a different batch.
+  b.faults.lose = true;
+  const first = await b.send('pay-2', [value('one', 0)]);
+  await b.close();
+  const c = await open(t, dataDir, tempDir(t));
+  await assert.rejects(c.send('pay-2', [value('one', 0), value('two', 0)]), { kind: 'IDEMPOTENCY_KEY_REUSED' });
+  const same = await c.send('pay-2', [value('one', 0)]);
+  assert.deepEqual(same.outcomes, first.outcomes, 'the refusal freed the key for its first body');
+  assert.deepEqual(await readAllValues(c.engine, 'orders', 0), ['to-0', 'one']);
+});
+
+test('two keys with one producer id: the later one goes under an allocated id and is written, also after a restart', async (t) => {
+  const dataDir = tempDir(t);
+  const journalDir = tempDir(t);
+  const collide = () => CALLER_PRODUCER_ID_BASE + 7;
+  const a = await open(t, dataDir, journalDir, collide);
+  const first = await a.send('a', [value('A', 0)]);
+  const second = await a.send('b', [value('B', 0)]);
+  assert.deepEqual([first.outcomes[0].offset, second.outcomes[0].offset], [0, 1], 'b was appended, not taken for a repeat of a');
+  assert.equal(a.seen[0].producer?.producerId, CALLER_PRODUCER_ID_BASE + 7);
+  assert.ok(a.seen[1].producer!.producerId < CALLER_PRODUCER_ID_BASE, 'b went under an allocated id');
+  await a.close();
+
+  const b = await open(t, dataDir, journalDir, collide);
+  assert.deepEqual(await b.send('b', [value('B', 0)]), { outcomes: second.outcomes, repeated: true });
+  const third = await b.send('c', [value('C', 0)]);
+  assert.equal(third.outcomes[0].offset, 2, 'the replayed table still holds the id for a');
+  assert.ok(b.seen[0].producer!.producerId < CALLER_PRODUCER_ID_BASE);
+  assert.deepEqual(await readAllValues(b.engine, 'orders', 0), ['A', 'B', 'C']);
+});

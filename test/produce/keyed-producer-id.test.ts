@@ -1,0 +1,58 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CALLER_PRODUCER_ID_BASE } from '../../src/engine/storage-engine';
+import { isKeyedProducerId, keyedProducerId } from '../../src/produce/idempotency/keyed-producer-id';
+import { ProducerStateManager, type BatchMetadata } from '../../src/engine/embedded/producer-state-manager';
+import { PRODUCER_ID_BLOCK_FILE, ProducerIdManager } from '../../src/engine/embedded/producer-id-manager';
+import { tempDir } from '../engine/embedded/helpers';
+
+test('a key\'s producer id: 2^52 plus the first 52 bits of SHA-256 of the key, a safe integer, the same for the same key', () => {
+  for (const key of ['a', 'order-1', 'x'.repeat(255), ' ~']) {
+    const id = keyedProducerId(key);
+    const digest = createHash('sha256').update(key).digest();
+    const bits = BigInt(`0x${digest.subarray(0, 7).toString('hex')}`) >> 4n;
+    assert.equal(BigInt(id), BigInt(CALLER_PRODUCER_ID_BASE) + bits, key);
+    assert.ok(Number.isSafeInteger(id) && isKeyedProducerId(id), key);
+    assert.equal(keyedProducerId(key), id);
+  }
+  const ids = new Set(Array.from({ length: 10_000 }, (_, i) => keyedProducerId(`key-${i}`)));
+  assert.equal(ids.size, 10_000);
+  assert.equal(isKeyedProducerId(CALLER_PRODUCER_ID_BASE - 1), false);
+});
+
+function batch(offset: number): BatchMetadata {
+  return { firstSeq: 0, lastSeq: 0, firstOffset: offset, lastOffset: offset, timestamp: 0 };
+}
+
+test('producer state: callers\' producers are bounded and expire as new ones come; allocated ids are not touched; a restore keeps them apart', () => {
+  const state = new ProducerStateManager('t-0', 1000, 3);
+  state.update(7, 0, batch(0), 0);
+  for (let i = 1; i <= 5; i++) state.update(CALLER_PRODUCER_ID_BASE + i, 0, batch(i), i);
+  assert.equal(state.producerCount, 4, 'three callers and the allocated id');
+  assert.equal(state.entry(CALLER_PRODUCER_ID_BASE + 1), undefined, 'the oldest went past the bound');
+  assert.equal(state.entry(CALLER_PRODUCER_ID_BASE + 2), undefined);
+  assert.equal(state.check(CALLER_PRODUCER_ID_BASE + 5, 0, 0, 1)?.firstOffset, 5, 'a retry of a remembered caller is a duplicate');
+  assert.equal(state.check(CALLER_PRODUCER_ID_BASE + 1, 0, 0, 1), undefined, 'a forgotten one may append');
+  assert.ok(state.entry(7) !== undefined);
+
+  const restored = new ProducerStateManager('t-0', 1000, 3);
+  restored.restore([...state.entries()], 6);
+  assert.deepEqual([...restored.entries()].map((e) => e.producerId), [7, CALLER_PRODUCER_ID_BASE + 3, CALLER_PRODUCER_ID_BASE + 4, CALLER_PRODUCER_ID_BASE + 5]);
+  // 1,500 ms later: those idle past the expiration go as the next caller comes; id 7 waits for the snapshot's pass.
+  restored.update(CALLER_PRODUCER_ID_BASE + 9, 0, batch(6), 1005);
+  assert.equal(restored.entry(CALLER_PRODUCER_ID_BASE + 3), undefined);
+  assert.ok(restored.entry(CALLER_PRODUCER_ID_BASE + 5) !== undefined, 'idle for 1,000 ms, not more');
+  assert.ok(restored.entry(7) !== undefined);
+});
+
+test('allocateProducerIds never hands out an id from 2^52 up: they are callers\'', async (t) => {
+  const dir = tempDir(t);
+  writeFileSync(join(dir, PRODUCER_ID_BLOCK_FILE), `${CALLER_PRODUCER_ID_BASE - 10}\n`);
+  const ids = new ProducerIdManager(dir);
+  await ids.load();
+  assert.deepEqual(await ids.allocate(10), { firstProducerId: CALLER_PRODUCER_ID_BASE - 10, count: 10 });
+  await assert.rejects(ids.allocate(1), { code: 'KAFKA_STORAGE_ERROR' });
+});
