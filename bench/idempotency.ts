@@ -17,10 +17,14 @@ import { BATCH_BODY, median, record, SINGLE_BODY } from './produce-bodies';
  * Also printed: median rates, the server's CPU time per request (from /proc: it does not count time
  * spent waiting for the machine) and the ratio of those, stored bytes per record of the topic, and
  * the journal's bytes per keyed request.
- * Usage: node dist/bench/idempotency.js [durationSec=3] [rounds=7]
+ * With a second build's dist directory (e.g. an older commit built in a git worktree), both builds
+ * run side by side and every round runs all four cases (that build's no key / key, then the other's,
+ * in alternating order), so a before/after comparison shares one run's machine load.
+ * Usage: node dist/bench/idempotency.js [durationSec=3] [rounds=7] [otherDist]
  */
 const durationSec = Number(process.argv[2] ?? 3);
 const rounds = Number(process.argv[3] ?? 7);
+const otherDist = process.argv[4];
 const GOAL = 0.85;
 
 const single = SINGLE_BODY;
@@ -95,53 +99,86 @@ async function topicBytes(url: string, topic: string): Promise<{ bytes: number; 
   return { bytes, records };
 }
 
+interface Build {
+  label: string;
+  basket: Server;
+  dataDir: string;
+  summary: string[];
+}
+
+/** Round `r`'s runs of one scenario: each build's no key / key pair, the order reversed every other round. */
+async function round(builds: Build[], s: Scenario, r: number, plain: Run[][], keyed: Run[][]): Promise<void> {
+  const order = builds.map((_, i) => i);
+  if (r % 2 === 1) order.reverse();
+  for (const i of order) {
+    if (r % 2 === 0) {
+      plain[i].push(await run(builds[i].basket, s, false, durationSec));
+      keyed[i].push(await run(builds[i].basket, s, true, durationSec));
+    } else {
+      keyed[i].push(await run(builds[i].basket, s, true, durationSec));
+      plain[i].push(await run(builds[i].basket, s, false, durationSec));
+    }
+  }
+}
+
+async function startBuild(label: string, port: number, start: typeof startBasket): Promise<Build> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'basket-bench-idem-'));
+  const basket = await start(port, { BASKET_DEFAULT_ACKS: '1', BASKET_DATA_DIR: dataDir });
+  return { label, basket, dataDir, summary: [] };
+}
+
 async function main(): Promise<void> {
   console.log(
     `idempotency keys, node ${process.version}; ${durationSec}s per run, ${rounds} rounds of no key / key in alternating order; value ~${JSON.stringify(record(1).value).length} bytes`,
   );
-  const dataDir = mkdtempSync(join(tmpdir(), 'basket-bench-idem-'));
-  const basket = await startBasket(18095, { BASKET_DEFAULT_ACKS: '1', BASKET_DATA_DIR: dataDir });
-  const summary: string[] = [];
+  const builds = [await startBuild(otherDist === undefined ? '' : 'this build', 18095, startBasket)];
+  if (otherDist !== undefined) {
+    const other = (require(join(otherDist, 'bench', 'servers.js')) as { startBasket: typeof startBasket }).startBasket;
+    builds.push(await startBuild(`other build (${otherDist})`, 18096, other));
+  }
   try {
     for (const s of SCENARIOS) {
-      // warm-up: JIT, topic creation, the key store's first load
-      await run(basket, s, false, 1);
-      await run(basket, s, true, 1);
-      const plain: Run[] = [];
-      const keyed: Run[] = [];
-      for (let r = 0; r < rounds; r++) {
-        if (r % 2 === 0) {
-          plain.push(await run(basket, s, false, durationSec));
-          keyed.push(await run(basket, s, true, durationSec));
-        } else {
-          keyed.push(await run(basket, s, true, durationSec));
-          plain.push(await run(basket, s, false, durationSec));
-        }
+      for (const b of builds) {
+        // warm-up: JIT, topic creation, the key store's first load
+        await run(b.basket, s, false, 1);
+        await run(b.basket, s, true, 1);
       }
-      const ratios = plain.map((p, i) => keyed[i].rps / p.rps);
-      const ratio = median(ratios);
-      const p = median(plain.map((x) => x.rps));
-      const k = median(keyed.map((x) => x.rps));
-      const cpuPlain = median(plain.map((x) => x.cpuMicrosPerRequest));
-      const cpuKeyed = median(keyed.map((x) => x.cpuMicrosPerRequest));
-      const failures = [...plain, ...keyed].reduce((n, x) => n + x.failures, 0);
-      const topic = s.path.split('/')[2].split('?')[0];
-      const stored = await topicBytes(basket.url, topic);
-      console.log(
-        `${s.name.padEnd(26)} no key ${Math.round(p).toString().padStart(7)} req/s ${Math.round(p * s.recordsPerRequest).toString().padStart(9)} rec/s | ` +
-          `key ${Math.round(k).toString().padStart(7)} req/s ${Math.round(k * s.recordsPerRequest).toString().padStart(9)} rec/s | ` +
-          `ratio ${ratio.toFixed(2)} (rounds ${ratios.map((x) => x.toFixed(2)).join(' ')}) | ` +
-          `cpu ${cpuPlain.toFixed(0)} / ${cpuKeyed.toFixed(0)} us/req, ratio ${(cpuPlain / cpuKeyed).toFixed(2)} | ` +
-          `${(stored.bytes / Math.max(1, stored.records)).toFixed(1)} B/record | failures ${failures}`,
-      );
-      summary.push(`${s.name}: ${ratio.toFixed(2)} ${ratio >= GOAL ? 'met' : 'NOT met'}`);
+      const plain: Run[][] = builds.map(() => []);
+      const keyed: Run[][] = builds.map(() => []);
+      for (let r = 0; r < rounds; r++) await round(builds, s, r, plain, keyed);
+      for (let i = 0; i < builds.length; i++) await report(builds[i], s, plain[i], keyed[i]);
     }
-    console.log(`idempotency journal: ${(journalBytes(dataDir) / Math.max(1, keyedRequests)).toFixed(0)} bytes per keyed request (intent + outcome)`);
-    console.log(`goal: key / no key >= ${GOAL} (median of rounds): ${summary.join('; ')}`);
+    for (const b of builds) {
+      const label = b.label === '' ? '' : `${b.label}: `;
+      console.log(`${label}idempotency journal: ${(journalBytes(b.dataDir) / Math.max(1, keyedRequests / builds.length)).toFixed(0)} bytes per keyed request (intent + outcome)`);
+      console.log(`${label}goal: key / no key >= ${GOAL} (median of rounds): ${b.summary.join('; ')}`);
+    }
   } finally {
-    await basket.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    for (const b of builds) {
+      await b.basket.stop();
+      rmSync(b.dataDir, { recursive: true, force: true });
+    }
   }
+}
+
+async function report(b: Build, s: Scenario, plain: Run[], keyed: Run[]): Promise<void> {
+  const ratios = plain.map((p, i) => keyed[i].rps / p.rps);
+  const ratio = median(ratios);
+  const p = median(plain.map((x) => x.rps));
+  const k = median(keyed.map((x) => x.rps));
+  const cpuPlain = median(plain.map((x) => x.cpuMicrosPerRequest));
+  const cpuKeyed = median(keyed.map((x) => x.cpuMicrosPerRequest));
+  const failures = [...plain, ...keyed].reduce((n, x) => n + x.failures, 0);
+  const topic = s.path.split('/')[2].split('?')[0];
+  const stored = await topicBytes(b.basket.url, topic);
+  console.log(
+    `${b.label === '' ? '' : `${b.label}: `}${s.name.padEnd(26)} no key ${Math.round(p).toString().padStart(7)} req/s ${Math.round(p * s.recordsPerRequest).toString().padStart(9)} rec/s | ` +
+      `key ${Math.round(k).toString().padStart(7)} req/s ${Math.round(k * s.recordsPerRequest).toString().padStart(9)} rec/s | ` +
+      `ratio ${ratio.toFixed(2)} (rounds ${ratios.map((x) => x.toFixed(2)).join(' ')}) | ` +
+      `cpu ${cpuPlain.toFixed(0)} / ${cpuKeyed.toFixed(0)} us/req, ratio ${(cpuPlain / cpuKeyed).toFixed(2)} | ` +
+      `${(stored.bytes / Math.max(1, stored.records)).toFixed(1)} B/record | failures ${failures}`,
+  );
+  b.summary.push(`${s.name}: ${ratio.toFixed(2)} ${ratio >= GOAL ? 'met' : 'NOT met'}`);
 }
 
 main().catch((err: unknown) => {
