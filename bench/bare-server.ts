@@ -21,6 +21,8 @@ async function main(): Promise<void> {
   await app.listen({ port, host: '127.0.0.1' });
   process.stdout.write('ready\n');
   process.send?.({ port: (app.server.address() as AddressInfo).port });
+  // forked: a parent that dies (or ends without a word) takes it along
+  process.once('disconnect', () => process.exit(0));
   process.once('SIGTERM', () => void app.close().then(() => process.exit(0)));
 }
 

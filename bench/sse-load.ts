@@ -223,10 +223,8 @@ export async function runLoad(c: LoadCase): Promise<LoadResult> {
 if (require.main === module) {
   const c = JSON.parse(process.argv[2] ?? '{}') as LoadCase;
   runLoad(c).then(
-    (result) => {
-      process.send?.(result);
-      process.exit(0);
-    },
+    // exit once the result (with every record's times, so not small) is handed to the channel
+    (result) => void process.send?.(result, () => process.exit(0)),
     (err: unknown) => {
       process.stderr.write(`sse-load: ${err instanceof Error ? err.stack : String(err)}\n`);
       process.exit(1);

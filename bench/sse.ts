@@ -8,9 +8,14 @@
  *
  *   npx tsc -p . && node --expose-gc dist/bench/sse.js [max subscribers, default 10000] [fan-out seconds, default 5] [latency,fanout,wake] [fan-out sizes, default 100,1000,10000]
  *
+ * `latency-sse` is the latency half without the long-poll baseline.
  * `wake` is the server-side part alone, in this process: a fetch parked at the end of a partition,
  * as the event streams' shared tail parks one, and the time from an append to the fetch's answer
  * (and from the append's own answer to it), with no HTTP and no other process involved.
+ *
+ * SSE_BENCH_LATENCY_SECONDS=<s> (default 3) sets how long each latency case produces: longer runs
+ * reach the steady state of a stream that has been open a while (the partition's in-memory recent
+ * batches full).
  *
  * SSE_BENCH_SERVER_DIST=<the dist folder of another build> runs that build's server under the same
  * load, for before/after comparisons of server changes in one sitting.
@@ -32,6 +37,7 @@ const maxSubscribers = Number(process.argv[2] ?? 10_000);
 const fanoutSeconds = Number(process.argv[3] ?? 5);
 const cases = (process.argv[4] ?? 'latency,fanout,wake').split(',');
 const fanoutSizes = (process.argv[5] ?? '100,1000,10000').split(',').map(Number);
+const latencyMs = Number(process.env.SSE_BENCH_LATENCY_SECONDS ?? 3) * 1000;
 
 /** The bare route of bench/bare-server.ts in a process of its own; resolves with its base URL. */
 function startBareServer(): Promise<{ base: string; cpuSeconds(): number; stop(): void }> {
@@ -130,13 +136,13 @@ async function main(): Promise<void> {
 
   console.log(`node ${process.version}, ${process.platform}; one partition; produce = one POST per record, acks=1; server: ${serverDist ?? 'this build'}`);
   console.log(`${'case'.padEnd(40)}   subs  rate   delivered/expected    rate    latency produce -> event`);
-  if (cases.includes('latency')) {
+  if (cases.includes('latency') || cases.includes('latency-sse')) {
     const bare = await startBareServer();
     for (const rate of [100, 1000]) {
       // the floor: the same producer against a route that answers at once, in a process doing nothing else
-      await run(`latency @${rate}/s: bare HTTP route (floor)`, { mode: 'sse', subscribers: 0, rate, durationMs: 3000 }, bare);
-      await run(`latency @${rate}/s: SSE`, { mode: 'sse', subscribers: 1, rate, durationMs: 3000 });
-      await run(`latency @${rate}/s: long-poll GET (baseline)`, { mode: 'longpoll', subscribers: 1, rate, durationMs: 3000 });
+      await run(`latency @${rate}/s: bare HTTP route (floor)`, { mode: 'sse', subscribers: 0, rate, durationMs: latencyMs }, bare);
+      await run(`latency @${rate}/s: SSE`, { mode: 'sse', subscribers: 1, rate, durationMs: latencyMs });
+      if (cases.includes('latency')) await run(`latency @${rate}/s: long-poll GET (baseline)`, { mode: 'longpoll', subscribers: 1, rate, durationMs: latencyMs });
     }
     bare.stop();
   }
