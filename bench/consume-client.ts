@@ -22,12 +22,45 @@ export interface ClientResult {
 
 const OFFSET_FIELD = Buffer.from('"offset":');
 
-/** Records in an answer, counted by their `"offset":` fields (the benchmark's values hold none). */
-function countRecords(body: Buffer): number {
+/** Occurrences of the `"offset":` field in bytes (the benchmark's values hold none). */
+function countFields(bytes: Buffer): number {
   let n = 0;
-  for (let at = body.indexOf(OFFSET_FIELD); at >= 0; at = body.indexOf(OFFSET_FIELD, at + OFFSET_FIELD.length)) n++;
+  for (let at = bytes.indexOf(OFFSET_FIELD); at >= 0; at = bytes.indexOf(OFFSET_FIELD, at + OFFSET_FIELD.length)) n++;
   return n;
 }
+
+/**
+ * GET an answer and count its records by their `"offset":` fields chunk by chunk as they arrive,
+ * with no copy of the whole body: a field cut between two chunks is found in the bytes around the
+ * cut (the last and first 8 bytes, too short to hold a whole field on either side).
+ */
+function countGet(url: string, accept: string, agent: Agent): Promise<{ records: number; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { agent, headers: { accept } }, (res) => {
+      if (res.statusCode !== 200) {
+        reject(new Error(`${res.statusCode}`));
+        res.resume();
+        return;
+      }
+      let records = 0;
+      let bytes = 0;
+      let tail: Buffer = EMPTY;
+      const edge = OFFSET_FIELD.length - 1;
+      res.on('data', (chunk: Buffer) => {
+        records += countFields(chunk);
+        if (tail.length > 0) records += countFields(Buffer.concat([tail, chunk.subarray(0, edge)]));
+        const joined = chunk.length >= edge ? chunk : Buffer.concat([tail, chunk]);
+        tail = joined.subarray(Math.max(0, joined.length - edge));
+        bytes += chunk.length;
+      });
+      res.on('end', () => resolve({ records, bytes }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const EMPTY = Buffer.alloc(0);
 
 export function httpGet(url: string, accept: string, agent: Agent): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -47,10 +80,17 @@ async function run(job: ClientJob): Promise<ClientResult> {
   let bodyBytes = 0;
   let requests = 0;
   while (records < job.expected) {
-    const body = await httpGet(job.url, job.accept, agent);
-    bodyBytes += body.length;
+    let count: number;
     requests++;
-    const count = job.parse || requests === 1 ? (JSON.parse(body.toString('utf8')) as unknown[]).length : countRecords(body);
+    if (job.parse || requests === 1) {
+      const body = await httpGet(job.url, job.accept, agent);
+      bodyBytes += body.length;
+      count = (JSON.parse(body.toString('utf8')) as unknown[]).length;
+    } else {
+      const counted = await countGet(job.url, job.accept, agent);
+      bodyBytes += counted.bytes;
+      count = counted.records;
+    }
     if (count === 0) throw new Error(`empty read after ${records} records`);
     records += count;
   }
