@@ -7,7 +7,7 @@ import { readVarint, readVarlong, VarintError } from './codec/varint';
 import { JsonValueMemo, jsonValueMemo } from './json-value-memo';
 
 const EMPTY = NO_BYTES;
-/** Not a one-byte varint's value (those are -64..63): read it the long way. */
+/** Not a short varint's value (those are -8192..8191): read it the long way. */
 const MULTI_BYTE = 0x7fff_ffff;
 /** Batches of fewer records are not remembered in the JSON memo: naming one costs about as much as checking its values. */
 const MEMO_MIN_RECORDS = 16;
@@ -206,21 +206,31 @@ export class BatchRecordCursor extends RecordCursorFields {
     if (this.pos !== this.end) throw new CorruptBatchError(`record batch at file position ${this.batchPos} has ${this.end - this.pos} bytes after its records`);
   }
 
-  /** A zig-zag varint; one-byte values (most lengths and deltas) without a call. */
+  /** A zig-zag varint; values of one or two bytes (lengths, deltas) without a call. */
   private varint(): number {
-    const v = this.oneByteVarint();
+    const v = this.shortVarint();
     return v === MULTI_BYTE ? readVarint(this.bytes, this) : v;
   }
 
   private varlong(): number {
-    const v = this.oneByteVarint();
+    const v = this.shortVarint();
     return v === MULTI_BYTE ? readVarlong(this.bytes, this) : v;
   }
 
-  private oneByteVarint(): number {
-    const b = this.bytes[this.pos];
-    if (b === undefined || b >= 0x80) return MULTI_BYTE;
-    this.pos++;
-    return (b >>> 1) ^ -(b & 1);
+  /** A varint of one or two bytes (-8192..8191), else MULTI_BYTE with `pos` unmoved. */
+  private shortVarint(): number {
+    const bytes = this.bytes;
+    const pos = this.pos;
+    const b = bytes[pos];
+    if (b === undefined) return MULTI_BYTE;
+    if (b < 0x80) {
+      this.pos = pos + 1;
+      return (b >>> 1) ^ -(b & 1);
+    }
+    const b2 = bytes[pos + 1];
+    if (b2 === undefined || b2 >= 0x80) return MULTI_BYTE;
+    this.pos = pos + 2;
+    const v = (b & 0x7f) | (b2 << 7);
+    return (v >>> 1) ^ -(v & 1);
   }
 }
