@@ -7,6 +7,7 @@ import { CALLER_PRODUCER_ID_BASE } from '../../src/engine/storage-engine';
 import { isKeyedProducerId, keyedProducerId } from '../../src/produce/idempotency/keyed-producer-id';
 import { ProducerStateManager, type BatchMetadata } from '../../src/engine/embedded/producer-state-manager';
 import { PRODUCER_ID_BLOCK_FILE, ProducerIdManager } from '../../src/engine/embedded/producer-id-manager';
+import { ProducerIdIndex } from '../../src/produce/idempotency/producer-id-index';
 import { tempDir } from '../engine/embedded/helpers';
 
 test('a key\'s producer id: 2^52 plus the first 52 bits of SHA-256 of the key, a safe integer, the same for the same key', () => {
@@ -55,4 +56,22 @@ test('allocateProducerIds never hands out an id from 2^52 up: they are callers\'
   await ids.load();
   assert.deepEqual(await ids.allocate(10), { firstProducerId: CALLER_PRODUCER_ID_BASE - 10, count: 10 });
   await assert.rejects(ids.allocate(1), { code: 'KAFKA_STORAGE_ERROR' });
+});
+
+test('the producer id index is exact when ids share their low bits', () => {
+  const index = new ProducerIdIndex<{ producerId?: number; name: string }>();
+  const ids = [0, 1, 2].map((i) => CALLER_PRODUCER_ID_BASE + 5 + i * 2 ** 30);
+  const entries = ids.map((producerId, i) => ({ producerId, name: `e${i}` }));
+  ids.forEach((id, i) => index.set(id, entries[i]));
+  ids.forEach((id, i) => assert.equal(index.get(id), entries[i]));
+  assert.equal(index.get(CALLER_PRODUCER_ID_BASE + 5 + 3 * 2 ** 30), undefined);
+  index.delete(ids[0], entries[0]);
+  assert.equal(index.get(ids[0]), undefined);
+  assert.equal(index.get(ids[1]), entries[1], 'the others are still found');
+  index.delete(ids[1], entries[0]);
+  assert.equal(index.get(ids[1]), entries[1], 'only the entry itself is removed');
+  const later = { producerId: CALLER_PRODUCER_ID_BASE + 5 + 4 * 2 ** 30, name: 'later' };
+  index.set(later.producerId, later);
+  assert.equal(index.get(later.producerId), later);
+  assert.equal(index.get(ids[2]), entries[2]);
 });

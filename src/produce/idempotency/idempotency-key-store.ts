@@ -6,6 +6,7 @@ import type { ProduceOutcome } from '../produce-service';
 import { IdempotencyJournal } from './idempotency-journal';
 import { decodeKeyRecord, decodeOutcomes, encodeKeyRecord, type IntentRecord, type KeyRecord } from './idempotency-records';
 import { isKeyedProducerId } from './keyed-producer-id';
+import { ProducerIdIndex } from './producer-id-index';
 
 export interface IdempotencyKeyStoreOptions {
   /** How long a key is remembered after its first request, ms. */
@@ -69,7 +70,7 @@ export class IdempotencyKeyStore {
   private readonly entries = new Map<string, KeyEntry>();
   private readonly byReceipt = new Map<string, string>();
   /** Entries by the keyed producer id they claimed: two keys with one id are told apart here. */
-  private readonly byProducerId = new Map<number, KeyEntry>();
+  private readonly byProducerId = new ProducerIdIndex<KeyEntry>();
   private readonly journal: IdempotencyJournal;
   private started = false;
   private sweep: NodeJS.Timeout | undefined;
@@ -148,8 +149,8 @@ export class IdempotencyKeyStore {
   claimProducerId(entry: KeyEntry, producerId: number): boolean {
     const holder = this.byProducerId.get(producerId);
     if (holder !== undefined && holder !== entry) return false;
-    this.byProducerId.set(producerId, entry);
     entry.producerId = producerId;
+    this.byProducerId.set(producerId, entry);
     return true;
   }
 
@@ -193,7 +194,7 @@ export class IdempotencyKeyStore {
     if (entry === undefined) return;
     this.entries.delete(key);
     if (entry.async) this.byReceipt.delete(keyedReceiptId(key));
-    if (entry.producerId !== undefined && this.byProducerId.get(entry.producerId) === entry) this.byProducerId.delete(entry.producerId);
+    if (entry.producerId !== undefined) this.byProducerId.delete(entry.producerId, entry);
   }
 
   /**
