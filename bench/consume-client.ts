@@ -18,6 +18,8 @@ export interface ClientResult {
   records: number;
   bodyBytes: number;
   requests: number;
+  /** Share of the run this client's event loop was busy (receiving, parsing HTTP, counting). */
+  busy: number;
 }
 
 const OFFSET_FIELD = Buffer.from('"offset":');
@@ -76,6 +78,7 @@ export function httpGet(url: string, accept: string, agent: Agent): Promise<Buff
 
 async function run(job: ClientJob): Promise<ClientResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const loop = performance.eventLoopUtilization();
   let records = 0;
   let bodyBytes = 0;
   let requests = 0;
@@ -95,7 +98,7 @@ async function run(job: ClientJob): Promise<ClientResult> {
     records += count;
   }
   agent.destroy();
-  return { records, bodyBytes, requests };
+  return { records, bodyBytes, requests, busy: performance.eventLoopUtilization(loop).utilization };
 }
 
 if (parentPort !== null) {

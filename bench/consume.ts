@@ -126,7 +126,6 @@ async function httpRead(url: string, group: string, topic: string, format: strin
   const serverLoop = performance.eventLoopUtilization();
   const cpu = process.cpuUsage();
   const serverCpu = mainThreadCpuNs();
-  const clientLoops = workers.map((w) => w.performance.eventLoopUtilization());
   const results = await Promise.all(
     workers.map((w) => {
       const done = once(w, 'message') as Promise<[ClientResult]>;
@@ -137,9 +136,9 @@ async function httpRead(url: string, group: string, topic: string, format: strin
   const ms = performance.now() - started;
   const cpuUsed = process.cpuUsage(cpu);
   const serverCpuNs = mainThreadCpuNs() - serverCpu;
-  // The server's event loop (this thread) and each client's: busy time per record, idle shares.
+  // The server's event loop (this thread): busy time per record, idle share; the clients measure their own.
   const server = performance.eventLoopUtilization(serverLoop);
-  const clientBusy = workers.reduce((sum, w, i) => sum + w.performance.eventLoopUtilization(clientLoops[i]).utilization, 0) / workers.length;
+  const clientBusy = results.reduce((sum, r) => sum + r.busy, 0) / results.length;
   await Promise.all(workers.map((w) => w.terminate()));
   const records = results.reduce((n, r) => n + r.records, 0);
   return {
