@@ -4,10 +4,13 @@
  * handed to the socket, matched to the producer's record by the `x-seq` header it sends), and the
  * process's GC pauses. Neither adds a timer or wakes the event loop, so the idle server the
  * producer meets at 100/s is measured as it is. Times are on the shared monotonic clock.
+ *
+ * SSE_BENCH_LOOP_DELAY=1 adds the event loop's delay histogram (monitorEventLoopDelay, 1 ms
+ * resolution); its timer wakes the loop every millisecond, so the server is then never idle.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { PerformanceObserver, constants, performance, type PerformanceEntry } from 'node:perf_hooks';
+import { PerformanceObserver, constants, monitorEventLoopDelay, performance, type IntervalHistogram, type PerformanceEntry } from 'node:perf_hooks';
 import { nowMs } from './sse-clock';
 
 export interface GcPause {
@@ -63,6 +66,7 @@ export class ServerProbe {
   private readonly observer: PerformanceObserver;
   private readonly cpuBefore = threadCpu();
   private cpuSpent = new Map<string, number>();
+  private readonly loopDelay: IntervalHistogram | undefined = process.env.SSE_BENCH_LOOP_DELAY === '1' ? monitorEventLoopDelay({ resolution: 1 }) : undefined;
   /** performance.now()'s origin on the shared clock, to place GC entries beside request times. */
   private readonly origin = nowMs() - performance.now();
   private readonly onRequest = (req: { headers: Record<string, unknown> }, res: { once(e: 'finish', f: () => void): void }): void => {
@@ -85,6 +89,7 @@ export class ServerProbe {
     });
     this.observer.observe({ entryTypes: ['gc'] });
     server.prependListener('request', this.onRequest);
+    this.loopDelay?.enable();
   }
 
   private sampleLoop(at: number): void {
@@ -110,6 +115,7 @@ export class ServerProbe {
 
   stop(): void {
     for (const [name, seconds] of threadCpu()) this.cpuSpent.set(name, seconds - (this.cpuBefore.get(name) ?? 0));
+    this.loopDelay?.disable();
     this.observer.disconnect();
     this.server.removeListener('request', this.onRequest);
   }
@@ -148,7 +154,10 @@ export class ServerProbe {
       `other GC ${others.length} (max ${f(Math.max(0, ...others.map((p) => p.duration)))} ms); ` +
       `slowest 1% of answers (${slow.length}, from ${f(ackTimes[slow[slow.length - 1]])} ms): ` +
       `send -> server has it p50 ${f(quantile(slowBefore, 0.5))} (loop busy in it p50 ${f(quantile(slowActive, 0.5))}), inside p50 ${f(quantile(slowInside, 0.5))} ms, overlapping a GC pause ${withGc}; ` +
-      `cpu by thread: ${[...this.cpuSpent].filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v.toFixed(2)} s`).join(', ')}`
+      `cpu by thread: ${[...this.cpuSpent].filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v.toFixed(2)} s`).join(', ')}` +
+      (this.loopDelay === undefined
+        ? ''
+        : `; event loop delay p50 ${f(this.loopDelay.percentile(50) / 1e6)} p99 ${f(this.loopDelay.percentile(99) / 1e6)} max ${f(this.loopDelay.max / 1e6)} ms`)
     );
   }
 }
