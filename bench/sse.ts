@@ -17,6 +17,10 @@
  * reach the steady state of a stream that has been open a while (the partition's in-memory recent
  * batches full).
  *
+ * Each latency case prints the floor first (the same producer against bench/bare-server.ts in a
+ * process of its own) and, under Basket's line, the server probe's (bench/sse-server-probe.ts);
+ * SSE_BENCH_LOOP_DELAY=1 adds the event loop's delay histogram to it.
+ *
  * SSE_BENCH_SERVER_DIST=<the dist folder of another build> runs that build's server under the same
  * load, for before/after comparisons of server changes in one sitting.
  */
