@@ -119,6 +119,7 @@ function createEngine(config: BasketConfig, logger: Logger): StorageEngine {
           retentionCheckIntervalMs: config.retentionCheckIntervalMs,
           advertisedHost: config.host,
           advertisedPort: config.port,
+          callerProducerIdExpirationMs: config.produce.idempotencyKeyTtlMs,
         },
         logger.child({ component: 'embedded-engine' }),
       );

@@ -122,3 +122,30 @@ test('two keys with one producer id: the later one goes under an allocated id an
   assert.ok(b.seen[0].producer!.producerId < CALLER_PRODUCER_ID_BASE);
   assert.deepEqual(await readAllValues(b.engine, 'orders', 0), ['A', 'B', 'C']);
 });
+
+test('a key reused after its window is a new request: appended again, though the engine saw its producer id a window ago', async (t) => {
+  let now = 1_700_000_000_000;
+  const clock = () => now;
+  const windowMs = 60_000;
+  const engine = new EmbeddedEngine({ dataDir: tempDir(t), defaultPartitions: 1, retentionCheckIntervalMs: 3_600_000, now: clock, callerProducerIdExpirationMs: windowMs }, silent);
+  await engine.start();
+  const produce = new ProduceService(engine, new DefaultPartitioner(), { autoCreateTopics: true, numPartitions: 1, retries: 0 }, silent);
+  const store = new IdempotencyKeyStore(tempDir(t), { ttlMs: windowMs, maxKeys: 1000, now: clock }, silent);
+  const producer = new IdempotentProducer(produce, store, silent);
+  producer.start();
+  defer(t, async () => {
+    await producer.close();
+    await engine.close();
+  });
+  const send = async (v: string) => {
+    const records = [value(v)];
+    const run = await producer.send({ key: 'order-7', fingerprint: JSON.stringify(records), topic: 'orders', records, acks: 1, async: false });
+    return { offset: (await run.done)[0].offset, repeated: run.repeated };
+  };
+  assert.deepEqual(await send('first'), { offset: 0, repeated: false });
+  now += windowMs;
+  assert.deepEqual(await send('first'), { offset: 0, repeated: true }, 'within the window: the first answer');
+  now += 1;
+  assert.deepEqual(await send('second'), { offset: 1, repeated: false }, 'past it: a new request');
+  assert.deepEqual(await readAllValues(engine, 'orders', 0), ['first', 'second']);
+});

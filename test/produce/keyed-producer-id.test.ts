@@ -35,8 +35,8 @@ test('producer state: callers\' producers are bounded and expire as new ones com
   assert.equal(state.producerCount, 4, 'three callers and the allocated id');
   assert.equal(state.entry(CALLER_PRODUCER_ID_BASE + 1), undefined, 'the oldest went past the bound');
   assert.equal(state.entry(CALLER_PRODUCER_ID_BASE + 2), undefined);
-  assert.equal(state.check(CALLER_PRODUCER_ID_BASE + 5, 0, 0, 1)?.firstOffset, 5, 'a retry of a remembered caller is a duplicate');
-  assert.equal(state.check(CALLER_PRODUCER_ID_BASE + 1, 0, 0, 1), undefined, 'a forgotten one may append');
+  assert.equal(state.check(CALLER_PRODUCER_ID_BASE + 5, 0, 0, 1, 0)?.firstOffset, 5, 'a retry of a remembered caller is a duplicate');
+  assert.equal(state.check(CALLER_PRODUCER_ID_BASE + 1, 0, 0, 1, 0), undefined, 'a forgotten one may append');
   assert.ok(state.entry(7) !== undefined);
 
   const restored = new ProducerStateManager('t-0', 1000, 3);
@@ -74,4 +74,17 @@ test('the producer id index is exact when ids share their low bits', () => {
   index.set(later.producerId, later);
   assert.equal(index.get(later.producerId), later);
   assert.equal(index.get(ids[2]), entries[2]);
+});
+
+test('producer state: a caller\'s producer past the Idempotency-Key window answers as new, though no other caller came to remove it', () => {
+  const state = new ProducerStateManager('t-0', 10_000, 100, 1000);
+  state.update(CALLER_PRODUCER_ID_BASE + 1, 0, batch(0), 0);
+  state.update(7, 0, batch(1), 0);
+  assert.equal(state.check(CALLER_PRODUCER_ID_BASE + 1, 0, 0, 1, 1000)?.firstOffset, 0, 'within the window: a duplicate');
+  assert.equal(state.check(CALLER_PRODUCER_ID_BASE + 1, 0, 0, 1, 1001), undefined, 'past it: a new request, appended');
+  assert.equal(state.entry(CALLER_PRODUCER_ID_BASE + 1), undefined, 'and forgotten');
+  assert.equal(state.check(7, 0, 0, 1, 1001)?.firstOffset, 1, 'allocated ids keep producer.id.expiration.ms');
+  state.update(CALLER_PRODUCER_ID_BASE + 2, 0, batch(2), 0);
+  assert.equal(state.removeExpired(1001, 10_000), 1, 'the snapshot pass uses the window for callers only');
+  assert.ok(state.entry(7) !== undefined);
 });

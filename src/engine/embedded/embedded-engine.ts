@@ -45,6 +45,11 @@ export interface EmbeddedEngineOptions {
   now?: () => number;
   /** The data-path file operations; tests inject counting or failing ones. */
   fileOps?: FileOps;
+  /**
+   * The Idempotency-Key window (at most a day, producer.id.expiration.ms): a producer id a caller
+   * derived from a key is a duplicate within it and a new producer after it. Default a day.
+   */
+  callerProducerIdExpirationMs?: number;
 }
 
 const MAX_PARTITIONS = 100_000;
@@ -85,6 +90,7 @@ export class EmbeddedEngine implements StorageEngine {
       topicDefaults,
       retentionCheckIntervalMs: options.retentionCheckIntervalMs ?? 300_000,
       recoveryPointCheckpointIntervalMs: options.recoveryPointCheckpointIntervalMs ?? 60_000,
+      callerProducerIdExpirationMs: options.callerProducerIdExpirationMs,
     });
   }
 

@@ -31,6 +31,8 @@ export interface LogManagerOptions {
   topicDefaults: Record<string, string>;
   retentionCheckIntervalMs: number;
   recoveryPointCheckpointIntervalMs: number;
+  /** The Idempotency-Key window, for producer ids callers derive from keys (see ProducerStateManager). */
+  callerProducerIdExpirationMs?: number;
 }
 
 /** A topic as the log manager holds it: its metadata and one open log per partition. */
@@ -142,6 +144,7 @@ export class LogManager {
       ops: this.options.ops,
       now: this.options.now,
       logger: this.logger,
+      callerProducerIdExpirationMs: this.options.callerProducerIdExpirationMs,
       ...state,
     });
     if (owner !== meta.topicId) await writePartitionMetadata(dir, meta.topicId);

@@ -11,7 +11,7 @@ import { LogSegment } from './log-segment';
 import { LogWriter } from './log-writer';
 import { RecentBatches } from './recent-batches';
 import { segmentsToDelete } from './retention';
-import { answerDuplicate, BatchMetadata, incrementSequence, ProducerStateManager } from './producer-state-manager';
+import { answerDuplicate, BatchMetadata, incrementSequence, MAX_CALLER_PRODUCERS, ProducerStateManager } from './producer-state-manager';
 import { ProducerStateSnapshotter } from './producer-state-snapshotter';
 import { encodeControlBatch } from './transaction-control-record';
 import { savePartitionTransactions } from './transaction-loader';
@@ -36,6 +36,8 @@ export interface PartitionLogParams {
   recoveryPoint: number;
   /** Kafka's producer.id.expiration.ms; default DEFAULT_PRODUCER_ID_EXPIRATION_MS. */
   producerIdExpirationMs?: number;
+  /** The Idempotency-Key window: how long a caller-derived producer id is remembered (at most the above). */
+  callerProducerIdExpirationMs?: number;
   /** The partition has had transactional batches: its transactions are rebuilt from the log at load. */
   transactional?: boolean;
 }
@@ -96,13 +98,14 @@ export class PartitionLog {
       failed: (cause) => this.goOffline(cause),
     });
     const name = `${this.topic}-${this.partition}`;
-    this.producerState = new ProducerStateManager(name, params.producerIdExpirationMs ?? DEFAULT_PRODUCER_ID_EXPIRATION_MS);
+    const expirationMs = params.producerIdExpirationMs ?? DEFAULT_PRODUCER_ID_EXPIRATION_MS;
+    this.producerState = new ProducerStateManager(name, expirationMs, MAX_CALLER_PRODUCERS, Math.min(expirationMs, params.callerProducerIdExpirationMs ?? expirationMs));
     this.producerState.mapEndOffset = this.logEndOffset;
     this.transactions = new PartitionTransactions(this.dir, params.transactional === true);
     this.snapshotter = new ProducerStateSnapshotter(
       this.dir,
       this.producerState,
-      params.producerIdExpirationMs ?? DEFAULT_PRODUCER_ID_EXPIRATION_MS,
+      expirationMs,
       this.logger,
       name,
     );
@@ -178,7 +181,7 @@ export class PartitionLog {
     if (producer !== undefined) {
       let duplicate: BatchMetadata | undefined;
       try {
-        duplicate = this.producerState.check(producer.producerId, producer.producerEpoch, producer.baseSequence, count);
+        duplicate = this.producerState.check(producer.producerId, producer.producerEpoch, producer.baseSequence, count, this.now());
       } catch (err) {
         return Promise.reject(err);
       }

@@ -94,10 +94,16 @@ export class ProducerStateManager {
   /** One past the last offset the state has seen. */
   mapEndOffset = 0;
 
+  /**
+   * `callerExpirationMs`: how long a caller-derived producer is remembered, the Idempotency-Key
+   * window (at most `expirationMs`). Past it the id answers as a new producer even before the entry
+   * is removed: a key reused after its window is a new request, never a duplicate of the old one.
+   */
   constructor(
     private readonly name: string,
-    private readonly expirationMs = DAY_MS,
+    expirationMs = DAY_MS,
     private readonly maxCallerProducers = MAX_CALLER_PRODUCERS,
+    private readonly callerExpirationMs = expirationMs,
   ) {}
 
   get producerCount(): number {
@@ -117,7 +123,7 @@ export class ProducerStateManager {
    * Checks a batch about to be appended. Returns the remembered batch when it is a duplicate,
    * undefined when it may be appended; throws an EngineError when it must be refused.
    */
-  check(producerId: number, producerEpoch: number, baseSequence: number, count: number): BatchMetadata | undefined {
+  check(producerId: number, producerEpoch: number, baseSequence: number, count: number, now: number): BatchMetadata | undefined {
     if (!Number.isSafeInteger(producerId) || producerId < 0 || !(producerEpoch >= 0 && producerEpoch <= 0x7fff)) {
       throw new EngineError('INVALID_REQUEST', `Invalid producer id ${producerId} or epoch ${producerEpoch}`);
     }
@@ -126,6 +132,10 @@ export class ProducerStateManager {
     }
     const entry = this.entry(producerId);
     if (entry === undefined) return undefined;
+    if (producerId >= CALLER_PRODUCER_ID_BASE && now - entry.lastTimestamp > this.callerExpirationMs) {
+      this.callers.delete(producerId);
+      return undefined;
+    }
     if (producerEpoch < entry.producerEpoch) {
       throw new EngineError(
         'INVALID_PRODUCER_EPOCH',
@@ -178,7 +188,7 @@ export class ProducerStateManager {
   /** A new caller-derived producer; the oldest ones go past the bound or the expiration. */
   private addCaller(entry: ProducerStateEntry, now: number): void {
     for (const oldest of this.callers.values()) {
-      if (this.callers.size < this.maxCallerProducers && now - oldest.lastTimestamp <= this.expirationMs) break;
+      if (this.callers.size < this.maxCallerProducers && now - oldest.lastTimestamp <= this.callerExpirationMs) break;
       this.callers.delete(oldest.producerId);
     }
     this.callers.set(entry.producerId, entry);
@@ -200,12 +210,16 @@ export class ProducerStateManager {
     if (header.lastOffset + 1 > this.mapEndOffset) this.mapEndOffset = header.lastOffset + 1;
   }
 
-  /** Kafka's producer.id.expiration.ms: forgets producers idle longer than `expirationMs`. */
+  /** Kafka's producer.id.expiration.ms: forgets producers idle longer than `expirationMs` (callers: than their own window, if shorter). */
   removeExpired(now: number, expirationMs: number): number {
     let removed = 0;
-    for (const map of [this.producers, this.callers]) {
+    const windows: [Map<number, ProducerStateEntry>, number][] = [
+      [this.producers, expirationMs],
+      [this.callers, Math.min(expirationMs, this.callerExpirationMs)],
+    ];
+    for (const [map, window] of windows) {
       for (const [id, entry] of map) {
-        if (now - entry.lastTimestamp > expirationMs) {
+        if (now - entry.lastTimestamp > window) {
           map.delete(id);
           removed++;
         }

@@ -31,17 +31,17 @@ function snapshots(dir: string): string[] {
 
 test('producer state: the last 5 batches are duplicates, a gap and a fenced epoch are refused', () => {
   const m = new ProducerStateManager('t-0');
-  assert.equal(m.check(PID, 0, 17, 3), undefined, 'an unknown producer may start at any sequence');
+  assert.equal(m.check(PID, 0, 17, 3, 0), undefined, 'an unknown producer may start at any sequence');
   for (let i = 0; i < 7; i++) m.update(PID, 0, batch(i * 2, 2, i * 10), 1);
-  for (let i = 2; i < 7; i++) assert.equal(m.check(PID, 0, i * 2, 2)?.firstOffset, i * 10, `batch ${i} is remembered`);
-  assert.equal(code(() => m.check(PID, 0, 2, 2)), 'DUPLICATE_SEQUENCE_NUMBER', 'older than the last 5: known to be appended, offsets forgotten');
-  assert.equal(code(() => m.check(PID, 0, 12, 3)), 'OUT_OF_ORDER_SEQUENCE_NUMBER', 'same first sequence, different count');
-  assert.equal(code(() => m.check(PID, 0, 15, 1)), 'OUT_OF_ORDER_SEQUENCE_NUMBER', 'a gap');
-  assert.equal(m.check(PID, 0, 14, 5), undefined, 'the next sequence');
+  for (let i = 2; i < 7; i++) assert.equal(m.check(PID, 0, i * 2, 2, 0)?.firstOffset, i * 10, `batch ${i} is remembered`);
+  assert.equal(code(() => m.check(PID, 0, 2, 2, 0)), 'DUPLICATE_SEQUENCE_NUMBER', 'older than the last 5: known to be appended, offsets forgotten');
+  assert.equal(code(() => m.check(PID, 0, 12, 3, 0)), 'OUT_OF_ORDER_SEQUENCE_NUMBER', 'same first sequence, different count');
+  assert.equal(code(() => m.check(PID, 0, 15, 1, 0)), 'OUT_OF_ORDER_SEQUENCE_NUMBER', 'a gap');
+  assert.equal(m.check(PID, 0, 14, 5, 0), undefined, 'the next sequence');
   m.update(PID, 1, batch(0, 1, 100), 2);
-  assert.equal(code(() => m.check(PID, 0, 14, 1)), 'INVALID_PRODUCER_EPOCH');
-  assert.equal(code(() => m.check(PID, 2, 5, 1)), 'OUT_OF_ORDER_SEQUENCE_NUMBER', 'a new epoch starts at 0');
-  assert.equal(m.check(PID, 2, 0, 1), undefined);
+  assert.equal(code(() => m.check(PID, 0, 14, 1, 0)), 'INVALID_PRODUCER_EPOCH');
+  assert.equal(code(() => m.check(PID, 2, 5, 1, 0)), 'OUT_OF_ORDER_SEQUENCE_NUMBER', 'a new epoch starts at 0');
+  assert.equal(m.check(PID, 2, 0, 1, 0), undefined);
   assert.equal(m.entry(PID)?.batches.length, 1, 'a new epoch forgets the old batches');
 });
 
@@ -51,10 +51,10 @@ test('producer state: sequences wrap from int32 max to 0', () => {
   assert.equal(incrementSequence(max - 1, 3), 1);
   const m = new ProducerStateManager('t-0');
   m.update(PID, 0, batch(max - 1, 2, 0), 1);
-  assert.equal(m.check(PID, 0, 0, 1), undefined);
-  assert.equal(code(() => m.check(PID, 0, 1, 1)), 'OUT_OF_ORDER_SEQUENCE_NUMBER');
+  assert.equal(m.check(PID, 0, 0, 1, 0), undefined);
+  assert.equal(code(() => m.check(PID, 0, 1, 1, 0)), 'OUT_OF_ORDER_SEQUENCE_NUMBER');
   m.update(PID, 0, batch(0, 1, 2), 1);
-  assert.equal(m.check(PID, 0, max - 1, 2)?.firstOffset, 0);
+  assert.equal(m.check(PID, 0, max - 1, 2, 0)?.firstOffset, 0);
 });
 
 test('producer state: expiry forgets idle producers only', () => {
