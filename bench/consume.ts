@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'node:http';
@@ -12,7 +12,7 @@ import { buildApp } from '../src/app';
 import { TOKENS } from '../src/tokens';
 import type { ProducerRecord, StorageEngine } from '../src/engine/storage-engine';
 import { jsonValueMemo } from '../src/engine/embedded/json-value-memo';
-import { httpGet, type ClientJob, type ClientResult } from './consume-client';
+import { httpGet, threadCpuNs, type ClientJob, type ClientResult } from './consume-client';
 
 /**
  * Consume benchmarks of consumer instances, on an in-process app listening on 127.0.0.1, read over
@@ -125,7 +125,7 @@ async function httpRead(url: string, group: string, topic: string, format: strin
   const started = performance.now();
   const serverLoop = performance.eventLoopUtilization();
   const cpu = process.cpuUsage();
-  const serverCpu = mainThreadCpuNs();
+  const serverCpu = threadCpuNs();
   const results = await Promise.all(
     workers.map((w) => {
       const done = once(w, 'message') as Promise<[ClientResult]>;
@@ -135,7 +135,7 @@ async function httpRead(url: string, group: string, topic: string, format: strin
   );
   const ms = performance.now() - started;
   const cpuUsed = process.cpuUsage(cpu);
-  const serverCpuNs = mainThreadCpuNs() - serverCpu;
+  const serverCpuNs = threadCpuNs() - serverCpu;
   // The server's event loop (this thread): busy time per record, idle share; the clients measure their own.
   const server = performance.eventLoopUtilization(serverLoop);
   const clientBusy = results.reduce((sum, r) => sum + r.busy, 0) / results.length;
@@ -149,6 +149,8 @@ async function httpRead(url: string, group: string, topic: string, format: strin
     clientBusy,
     /** CPU of the whole process (server, clients, file reads) in cores. */
     cores: (cpuUsed.user + cpuUsed.system) / 1000 / ms,
+    clientCpuUsPerRecord: results.reduce((sum, r) => sum + r.cpuNs, 0) / 1000 / records,
+    processCpuUsPerRecord: (cpuUsed.user + cpuUsed.system) / records,
     records,
     bodyBytes: results.reduce((n, r) => n + r.bodyBytes, 0),
     requests: results.reduce((n, r) => n + r.requests, 0),
@@ -220,7 +222,8 @@ async function main(): Promise<void> {
     let group = 0;
     const line = (label: string, r: HttpRun, rate: number): string =>
       `GET records ${label} ${fmt(rate)} records/s  ${(valueMB / (r.ms / 1000)).toFixed(0).padStart(4)} MB/s of values  ${(r.bodyBytes / 1e6 / (r.ms / 1000)).toFixed(0).padStart(4)} MB/s of JSON  ${String(r.requests).padStart(4)} requests  HTTP/engine ${(rate / engineRate).toFixed(2)}` +
-      `  server thread cpu ${r.serverCpuUsPerRecord.toFixed(2)} us/record, busy ${r.serverUsPerRecord.toFixed(2)} us/record, idle ${pct(r.serverIdle)}  clients busy ${pct(r.clientBusy)}  process ${r.cores.toFixed(2)} cores`;
+      `  server thread cpu ${r.serverCpuUsPerRecord.toFixed(2)} us/record, busy ${r.serverUsPerRecord.toFixed(2)} us/record, idle ${pct(r.serverIdle)}  clients busy ${pct(r.clientBusy)}  process ${r.cores.toFixed(2)} cores` +
+      `  cpu us/record: clients ${r.clientCpuUsPerRecord.toFixed(2)}, whole process ${r.processCpuUsPerRecord.toFixed(2)}`;
     // json reads here are re-reads (the warm-up read every record), so the embedded engine's memo of
     // batches whose values are all JSON spares their checks; "first read" clears it before each run.
     const runs = [
@@ -274,19 +277,6 @@ async function main(): Promise<void> {
 }
 
 type HttpRun = Awaited<ReturnType<typeof httpRead>>;
-
-/**
- * CPU time of this thread (the server's event loop) in ns, from the scheduler's own count (Linux):
- * unlike the loop's busy time it leaves out the time the thread waited for a core, so it stays
- * comparable when the machine is loaded. NaN where /proc has no such file.
- */
-function mainThreadCpuNs(): number {
-  try {
-    return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'latin1').split(' ')[0]);
-  } catch {
-    return NaN;
-  }
-}
 
 function pct(share: number): string {
   return `${(share * 100).toFixed(0)}%`;

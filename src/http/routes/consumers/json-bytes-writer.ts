@@ -99,6 +99,7 @@ export class JsonBytesWriter {
 
   /** A JSON string holding the UTF-8 text of bytes[start, end). */
   string(bytes: Buffer, start = 0, end = bytes.length): void {
+    if (end - start <= SHORT_STRING && this.plainAscii(bytes, start, end)) return;
     if (needsEscape(bytes, start, end)) {
       this.text(JSON.stringify(bytes.toString('utf8', start, end)));
       return;
@@ -107,6 +108,25 @@ export class JsonBytesWriter {
     this.buffer[this.length++] = 0x22;
     this.raw(bytes, start, end);
     this.buffer[this.length++] = 0x22;
+  }
+
+  /**
+   * Short strings (keys, most often) checked and copied in one pass while they are printable ASCII
+   * other than a quote or a backslash; false, having written nothing, at the first other byte.
+   */
+  private plainAscii(bytes: Buffer, start: number, end: number): boolean {
+    this.reserve(end - start + 2);
+    const b = this.buffer;
+    let at = this.length;
+    b[at++] = 0x22;
+    for (let i = start; i < end; i++) {
+      const c = bytes[i] as number;
+      if (c < 0x20 || c === 0x22 || c === 0x5c || c >= 0x80) return false;
+      b[at++] = c;
+    }
+    b[at++] = 0x22;
+    this.length = at;
+    return true;
   }
 
   /** A JSON string holding the base64 of bytes[start, end) (standard alphabet, padded, as Buffer's). */
@@ -195,6 +215,8 @@ export class JsonBytesWriter {
 }
 
 const INT32_MAX = 0x7fff_ffff;
+/** Strings up to this long try the one-pass copy first. */
+const SHORT_STRING = 32;
 const EMPTY = Buffer.alloc(0);
 const BASE64 = Buffer.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/', 'latin1');
 /** The two characters of every 12 bits, as a little-endian 16-bit word (first character low). */
