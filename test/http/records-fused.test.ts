@@ -13,21 +13,10 @@ import type { ConsumerRecord, IsolationLevel, ProducerRecord, StorageEngine } fr
 import { toWireRecord } from '../../src/produce/record-serde';
 import { buildTestApp, post, BINARY_V2, JSON_V2, STRING_V2 } from '../helper';
 import { V2 } from '../consumer/consumer-client';
+import { objectPath } from './object-path';
 
 const FORMATS = { json: JSON_V2, binary: BINARY_V2, string: STRING_V2 } as const;
 type Format = keyof typeof FORMATS;
-
-/** Runs `work` with the engine's cursors hidden, so that the routes take the object path. */
-async function objectPath<T>(engine: StorageEngine, work: () => Promise<T>): Promise<T> {
-  const holder = engine as { fetchCursors?: unknown };
-  const fused = holder.fetchCursors;
-  holder.fetchCursors = undefined;
-  try {
-    return await work();
-  } finally {
-    holder.fetchCursors = fused;
-  }
-}
 
 async function raw(app: FastifyInstance, method: 'GET' | 'POST', url: string, accept: string) {
   const res = await app.inject({ method, url, headers: { accept } });

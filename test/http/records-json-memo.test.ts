@@ -7,25 +7,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ProducerRecord, StorageEngine } from '../../src/engine/storage-engine';
+import type { ProducerRecord } from '../../src/engine/storage-engine';
 import type { EmbeddedEngine } from '../../src/engine/embedded/embedded-engine';
 import { JsonValueMemo, jsonValueMemo } from '../../src/engine/embedded/json-value-memo';
 import { BatchRecordCursor } from '../../src/engine/embedded/batch-record-cursor';
 import { encodeRecordBatch, readBatchHeader } from '../../src/engine/embedded/codec/record-batch';
 import { renderSources } from '../../src/http/routes/consumers/records-json';
 import { buildTestApp, JSON_V2 } from '../helper';
-
-/** Runs `work` with the engine's cursors hidden, so that the routes take the object path. */
-async function objectPath<T>(engine: StorageEngine, work: () => Promise<T>): Promise<T> {
-  const holder = engine as { fetchCursors?: unknown };
-  const fused = holder.fetchCursors;
-  holder.fetchCursors = undefined;
-  try {
-    return await work();
-  } finally {
-    holder.fetchCursors = fused;
-  }
-}
+import { objectPath } from './object-path';
 
 function jsonRecords(from: number, n: number, bad = -1): ProducerRecord[] {
   return Array.from({ length: n }, (_, i) => ({
