@@ -1,7 +1,7 @@
 import type { ScannedBatch } from './batch-scanner';
 import { CRC_OFFSET } from './codec/record-batch-format';
 
-/** Batches remembered at most; the oldest entry goes first past it (about 100 bytes each). */
+/** Batches remembered at most, the oldest forgotten first past it: about 150 bytes each, 10 MB in all. */
 export const JSON_VALUE_MEMO_MAX_ENTRIES = 65_536;
 
 /**
