@@ -75,6 +75,12 @@ export interface AppendOptions {
    * carries it and checks it against the transaction coordinator); the embedded engine ignores it.
    */
   transactionalId?: string;
+  /**
+   * Every record's value is null or JSON text (the produce path checked it, as for the json
+   * embedded format): the engine may remember it for json reads, which then copy the values without
+   * checking them again. Engines without such a memory ignore it.
+   */
+  valuesAreJson?: boolean;
 }
 
 /** Kafka's WriteTxnMarkers entry: ends one producer's transaction on one partition. */
