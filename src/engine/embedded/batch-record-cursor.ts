@@ -4,13 +4,11 @@ import { NO_BYTES, RecordCursorFields } from '../record-cursor-fields';
 import type { ScannedBatch } from './batch-scanner';
 import { BATCH_HEADER_SIZE, COMPRESSION_NONE, CorruptBatchError, decompressRecords, MIN_RECORD_SIZE } from './codec/record-batch';
 import { readVarint, readVarlong, VarintError } from './codec/varint';
-import { JsonValueMemo, jsonValueMemo } from './json-value-memo';
+import { JsonValueMemo, jsonValueMemo, MEMO_MIN_RECORDS } from './json-value-memo';
 
 const EMPTY = NO_BYTES;
 /** Not a short varint's value (those are -8192..8191): read it the long way. */
 const MULTI_BYTE = 0x7fff_ffff;
-/** Batches of fewer records are not remembered in the JSON memo: naming one costs about as much as checking its values. */
-const MEMO_MIN_RECORDS = 16;
 const UNKNOWN = 0;
 const YES = 1;
 const NO = 2;

@@ -216,9 +216,9 @@ export class EmbeddedEngine implements StorageEngine {
     if (options.transactional === true) {
       // The partition's flag is durable before its first transactional batch: start-up then knows to rebuild its transactions.
       const flagging = log.transactions.ensureFlagged();
-      if (flagging !== undefined) return flagging.then(() => log.append(records, acks, options.producer, true));
+      if (flagging !== undefined) return flagging.then(() => log.append(records, acks, options.producer, true, options.valuesAreJson === true));
     }
-    return log.append(records, acks, options.producer, options.transactional === true);
+    return log.append(records, acks, options.producer, options.transactional === true, options.valuesAreJson === true);
   }
 
   async writeTxnMarkers(markers: TxnMarker[]): Promise<void> {

@@ -3,6 +3,8 @@ import { CRC_OFFSET } from './codec/record-batch-format';
 
 /** Batches remembered at most, the oldest forgotten first past it: about 150 bytes each, 10 MB in all. */
 export const JSON_VALUE_MEMO_MAX_ENTRIES = 65_536;
+/** Batches of fewer records are not remembered: naming one costs about as much as checking its values. */
+export const MEMO_MIN_RECORDS = 16;
 
 /**
  * Stored batches whose every value a reader found to be JSON text, so that json reads of the same
@@ -13,22 +15,42 @@ export const JSON_VALUE_MEMO_MAX_ENTRIES = 65_536;
  * truncation, or in a topic deleted and created again under the same name) is taken for the old
  * one only if all of those match, a CRC collision between batches of the same size.
  *
- * Invariants: an entry is added only after every record of the batch was checked by a reader (see
- * BatchRecordCursor.valueWasJson); at most JSON_VALUE_MEMO_MAX_ENTRIES entries, the oldest
- * forgotten first. Memory only: a restart starts empty.
+ * Invariants: an entry is added only after every record of the batch was checked, by a reader (see
+ * BatchRecordCursor.valueWasJson) or by the produce path before the append (AppendOptions.valuesAreJson,
+ * added once the batch is written, see PartitionLog.append); at most JSON_VALUE_MEMO_MAX_ENTRIES
+ * entries, the oldest forgotten first. Memory only: a restart starts empty.
  */
 export class JsonValueMemo {
   private readonly batches = new Set<string>();
+  /** `has` calls that found their batch: a json read that copied a batch's values unchecked (tests and diagnostics). */
+  hits = 0;
 
   constructor(private readonly maxEntries = JSON_VALUE_MEMO_MAX_ENTRIES) {}
 
+  /** The name of a batch as a reader scanned it from the log. */
   static keyOf(where: string, batch: ScannedBatch): string {
     const crc = batch.buf.readUInt32BE(batch.pos + CRC_OFFSET);
     return `${where}@${batch.filePosition}:${batch.header.baseOffset}:${batch.header.sizeInBytes}:${crc}`;
   }
 
+  /**
+   * The name of the encoded batch `bytes` (the whole batch, as written) with base offset
+   * `baseOffset`, written at `filePosition` of the segment `where` names: the name keyOf gives it
+   * once a reader scans it back.
+   */
+  static keyOfWritten(where: string, filePosition: number, baseOffset: number, bytes: Buffer): string {
+    return `${where}@${filePosition}:${baseOffset}:${bytes.length}:${bytes.readUInt32BE(CRC_OFFSET)}`;
+  }
+
+  /** How readers and writers name a segment of a partition (as corruption messages do). */
+  static segmentName(topic: string, partition: number, segmentBaseOffset: number): string {
+    return `${topic}-${partition} segment ${segmentBaseOffset}`;
+  }
+
   has(key: string): boolean {
-    return this.batches.has(key);
+    const found = this.batches.has(key);
+    if (found) this.hits++;
+    return found;
   }
 
   add(key: string): void {

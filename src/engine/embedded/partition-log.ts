@@ -8,6 +8,7 @@ import { FileOps } from './file-ops';
 import { LogConfig } from './log-config';
 import { SegmentDeletedError } from './file-records';
 import { LogSegment } from './log-segment';
+import { JsonValueMemo, jsonValueMemo, MEMO_MIN_RECORDS } from './json-value-memo';
 import { LogWriter } from './log-writer';
 import { RecentBatches } from './recent-batches';
 import { segmentsToDelete } from './retention';
@@ -170,9 +171,11 @@ export class PartitionLog {
 
   /**
    * Assigns offsets and queues one batch; see the class comment. Rejects with RECORD_TOO_LARGE
-   * before assigning anything when the batch exceeds max.message.bytes.
+   * before assigning anything when the batch exceeds max.message.bytes. `valuesAreJson`: the caller
+   * checked every value to be null or JSON text (AppendOptions.valuesAreJson); the written batch is
+   * then named in jsonValueMemo, so that json reads do not check its values again.
    */
-  append(records: ProducerRecord[], acks: Acks, producer?: ProducerBatchIdentity, transactional = false): Promise<AppendResult> {
+  append(records: ProducerRecord[], acks: Acks, producer?: ProducerBatchIdentity, transactional = false, valuesAreJson = false): Promise<AppendResult> {
     if (this.offlineError !== undefined) return Promise.reject(this.offlineError);
     if (transactional && producer === undefined) return Promise.reject(new EngineError('INVALID_REQUEST', 'A transactional append needs a producer id and epoch'));
     if (this.closed) return Promise.reject(new EngineError('ENGINE_CLOSED', 'The storage engine is closed'));
@@ -223,7 +226,7 @@ export class PartitionLog {
       );
     }
     const lastOffset = baseOffset + count - 1;
-    const promise = this.enqueueBatch(buffer, baseOffset, lastOffset, maxTimestamp, acks, now);
+    const promise = this.enqueueBatch(buffer, baseOffset, lastOffset, maxTimestamp, acks, now, valuesAreJson && count >= MEMO_MIN_RECORDS);
     if (transactional) this.transactions.onTransactionalBatch(producer!.producerId, producer!.producerEpoch, baseOffset);
     if (producer !== undefined) {
       const batch: BatchMetadata = {
@@ -243,8 +246,8 @@ export class PartitionLog {
     return promise;
   }
 
-  /** Places an encoded batch in the active segment (rolling first if due) and queues its write. */
-  private enqueueBatch(buffer: Buffer, baseOffset: number, lastOffset: number, maxTimestamp: number, acks: Acks, now: number): Promise<AppendResult> {
+  /** Places an encoded batch in the active segment (rolling first if due) and queues its write; `remember`: name it in jsonValueMemo once written. */
+  private enqueueBatch(buffer: Buffer, baseOffset: number, lastOffset: number, maxTimestamp: number, acks: Acks, now: number, remember = false): Promise<AppendResult> {
     let segment = this.activeSegment;
     if (segment.shouldRoll(buffer.length, lastOffset, maxTimestamp, now)) segment = this.roll(baseOffset, now);
     const position = segment.append(buffer.length, lastOffset, maxTimestamp);
@@ -260,7 +263,13 @@ export class PartitionLog {
       logStartOffset: this.logStartOffset,
     };
     const promise = new Promise<AppendResult>((resolve, reject) => {
-      this.writer.enqueue({ segment, buffer, position, lastOffset, acks, done: () => resolve(result), fail: reject });
+      const done = remember
+        ? () => {
+            jsonValueMemo.add(JsonValueMemo.keyOfWritten(JsonValueMemo.segmentName(this.topic, this.partition, segment.baseOffset), position, baseOffset, buffer));
+            resolve(result);
+          }
+        : () => resolve(result);
+      this.writer.enqueue({ segment, buffer, position, lastOffset, acks, done, fail: reject });
     });
     // acks=0 callers may drop the promise; a later disk error must not become an unhandled rejection.
     if (acks === 0) promise.catch(noop);
