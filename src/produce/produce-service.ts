@@ -40,6 +40,21 @@ export interface ProducePlan {
   topic: string;
   recordCount: number;
   batches: PartitionBatch[];
+  /** Every record's value is null or checked JSON text (see markValuesJson): told to the engine. */
+  valuesAreJson?: boolean;
+}
+
+/** Record lists whose every value is null or JSON text the caller checked (see markValuesJson). */
+const jsonValued = new WeakSet<readonly ProduceInput[]>();
+
+/**
+ * Marks a request's records as having only null or JSON-text values, checked by the caller (the
+ * json embedded format's body scanner): their appends tell the engine so (AppendOptions.valuesAreJson),
+ * which may then spare json reads the check. The list itself is marked, not a flag beside it, so
+ * that every path from the route to `plan` (idempotent sends too) carries it unchanged.
+ */
+export function markValuesJson(records: readonly ProduceInput[]): void {
+  jsonValued.add(records);
 }
 
 /**
@@ -140,7 +155,7 @@ export class ProduceService {
       g.indexes.push(i);
     }
     if (groups.size > 1) await this.checkBatchSizes(topic, groups);
-    return { topic, recordCount: records.length, batches: [...groups.values()] };
+    return { topic, recordCount: records.length, batches: [...groups.values()], valuesAreJson: jsonValued.has(records) };
   }
 
   /**
@@ -152,7 +167,7 @@ export class ProduceService {
     const outcomes = new Array<ProduceOutcome>(plan.recordCount);
     let settlement: SendSettlement = 'ok';
     const appends = plan.batches.map((g) =>
-      this.appendBatch(topic, g, acks, lane).then(
+      this.appendBatch(topic, g, acks, lane, plan.valuesAreJson === true).then(
         (result) => {
           lane?.advance(topic, g.partition, g.records.length);
           g.indexes.forEach((i, n) => (outcomes[i] = { partition: g.partition, offset: result.baseOffset + n, timestamp: result.timestamp }));
@@ -177,13 +192,13 @@ export class ProduceService {
   }
 
   /** The engine's append, called synchronously; resent with the same identity after a retriable error. */
-  private async appendBatch(topic: string, g: PartitionBatch, acks: Acks, lane: ProducerLane | undefined): Promise<AppendResult> {
+  private async appendBatch(topic: string, g: PartitionBatch, acks: Acks, lane: ProducerLane | undefined, valuesAreJson: boolean): Promise<AppendResult> {
     const producer =
       lane === undefined ? undefined : { producerId: lane.producerId, producerEpoch: lane.producerEpoch, baseSequence: lane.nextSequence(topic, g.partition) };
     const retries = producer === undefined ? 0 : (this.settings.retries ?? 2);
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.engine.append(topic, g.partition, g.records, { acks, producer });
+        return await this.engine.append(topic, g.partition, g.records, valuesAreJson ? { acks, producer, valuesAreJson } : { acks, producer });
       } catch (err) {
         if (attempt >= retries || !(err instanceof EngineError) || !err.retriable) throw err;
         const backoff = (this.settings.retryBackoffMs ?? 25) * 2 ** attempt;

@@ -8,7 +8,7 @@ import { bodyFormat, formatOfMediaType, type EmbeddedFormat } from '../../media-
 import { PartitionParams, TopicParams, errorResponses } from '../../schemas';
 import { serializeRecord } from '../../../produce/record-serde';
 import { parseProduceBody, type ScannedProduceBody } from '../../produce-body/produce-body';
-import type { ProduceInput, ProduceOutcome, ProduceService } from '../../../produce/produce-service';
+import { markValuesJson, type ProduceInput, type ProduceOutcome, type ProduceService } from '../../../produce/produce-service';
 import type { ReceiptStore } from '../../../produce/receipts';
 import type { IdempotentProducer } from '../../../produce/idempotency/idempotent-producer';
 import { parseIdempotencyKey, requestFingerprint } from '../../../produce/idempotency/request-fingerprint';
@@ -194,6 +194,8 @@ function toProduceInputs(format: EmbeddedFormat, body: ScannedProduceBody, pathP
     if (partition !== undefined) input.partition = partition;
     out[i] = input;
   }
+  // the body scanner checked each json value to be JSON text, and serializeRecord kept that text
+  if (format === 'json') markValuesJson(out);
   return out;
 }
 
