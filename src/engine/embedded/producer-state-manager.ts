@@ -1,5 +1,6 @@
 import { EngineError } from '../engine-error';
 import { CALLER_PRODUCER_ID_BASE, incrementSequence, type Acks, type AppendResult } from '../storage-engine';
+import { CallerProducers } from './producer-state-callers';
 
 /** What `answerDuplicate` needs of the partition log. */
 export interface DuplicateAnswerer {
@@ -81,7 +82,8 @@ export { incrementSequence };
  * Producers with caller-derived ids (CALLER_PRODUCER_ID_BASE and up: one per Idempotency-Key,
  * usually one batch each) are kept apart, oldest first: past MAX_CALLER_PRODUCERS, or idle longer
  * than the expiration, the oldest go as new ones come, rather than only when a snapshot is taken,
- * so a stream of keyed requests keeps the state bounded between segment rolls.
+ * so a stream of keyed requests keeps the state bounded between segment rolls. They are kept in
+ * typed arrays rather than an object each (producer-state-callers.ts).
  *
  * Invariant: the state covers exactly the batches below `mapEndOffset`. The log is the truth: the
  * state is snapshotted (producer-state-snapshot.ts) and rebuilt at start by loading the latest
@@ -90,7 +92,7 @@ export { incrementSequence };
 export class ProducerStateManager {
   private readonly producers = new Map<number, ProducerStateEntry>();
   /** Producers with caller-derived ids, in the order they were first seen. */
-  private readonly callers = new Map<number, ProducerStateEntry>();
+  private readonly callers: CallerProducers;
   /** One past the last offset the state has seen. */
   mapEndOffset = 0;
 
@@ -102,21 +104,24 @@ export class ProducerStateManager {
   constructor(
     private readonly name: string,
     expirationMs = DAY_MS,
-    private readonly maxCallerProducers = MAX_CALLER_PRODUCERS,
+    maxCallerProducers = MAX_CALLER_PRODUCERS,
     private readonly callerExpirationMs = expirationMs,
-  ) {}
-
-  get producerCount(): number {
-    return this.producers.size + this.callers.size;
+  ) {
+    this.callers = new CallerProducers(maxCallerProducers);
   }
 
+  get producerCount(): number {
+    return this.producers.size + this.callers.count;
+  }
+
+  /** The producer's state; the caller may change its epoch and batches. */
   entry(producerId: number): ProducerStateEntry | undefined {
-    return (producerId >= CALLER_PRODUCER_ID_BASE ? this.callers : this.producers).get(producerId);
+    return producerId >= CALLER_PRODUCER_ID_BASE ? this.callers.entry(producerId) : this.producers.get(producerId);
   }
 
   *entries(): IterableIterator<ProducerStateEntry> {
     yield* this.producers.values();
-    yield* this.callers.values();
+    yield* this.callers.entries();
   }
 
   /**
@@ -130,7 +135,7 @@ export class ProducerStateManager {
     if (!Number.isInteger(baseSequence) || baseSequence < 0 || baseSequence > INT32_MAX) {
       throw new EngineError('INVALID_REQUEST', `Invalid base sequence ${baseSequence}`);
     }
-    const entry = this.entry(producerId);
+    const entry = producerId >= CALLER_PRODUCER_ID_BASE ? this.callers.peek(producerId) : this.producers.get(producerId);
     if (entry === undefined) return undefined;
     if (producerId >= CALLER_PRODUCER_ID_BASE && now - entry.lastTimestamp > this.callerExpirationMs) {
       this.callers.delete(producerId);
@@ -170,11 +175,15 @@ export class ProducerStateManager {
 
   /** Records an appended batch (checked before, or replayed from the log). */
   update(producerId: number, producerEpoch: number, batch: BatchMetadata, appendTime: number): void {
-    let entry = this.entry(producerId);
+    if (producerId >= CALLER_PRODUCER_ID_BASE) {
+      this.callers.update(producerId, producerEpoch, batch, appendTime, NUM_BATCHES_TO_RETAIN, this.callerExpirationMs);
+      if (batch.lastOffset + 1 > this.mapEndOffset) this.mapEndOffset = batch.lastOffset + 1;
+      return;
+    }
+    let entry = this.producers.get(producerId);
     if (entry === undefined) {
       entry = { producerId, producerEpoch, batches: [], lastTimestamp: appendTime };
-      if (producerId >= CALLER_PRODUCER_ID_BASE) this.addCaller(entry, appendTime);
-      else this.producers.set(producerId, entry);
+      this.producers.set(producerId, entry);
     } else if (producerEpoch !== entry.producerEpoch) {
       entry.producerEpoch = producerEpoch;
       entry.batches = [];
@@ -183,15 +192,6 @@ export class ProducerStateManager {
     if (entry.batches.length > NUM_BATCHES_TO_RETAIN) entry.batches.shift();
     entry.lastTimestamp = Math.max(entry.lastTimestamp, appendTime);
     if (batch.lastOffset + 1 > this.mapEndOffset) this.mapEndOffset = batch.lastOffset + 1;
-  }
-
-  /** A new caller-derived producer; the oldest ones go past the bound or the expiration. */
-  private addCaller(entry: ProducerStateEntry, now: number): void {
-    for (const oldest of this.callers.values()) {
-      if (this.callers.size < this.maxCallerProducers && now - oldest.lastTimestamp <= this.callerExpirationMs) break;
-      this.callers.delete(oldest.producerId);
-    }
-    this.callers.set(entry.producerId, entry);
   }
 
   /** Replays one batch found in the log; batches without a producer id only move the end offset. */
@@ -212,17 +212,11 @@ export class ProducerStateManager {
 
   /** Kafka's producer.id.expiration.ms: forgets producers idle longer than `expirationMs` (callers: than their own window, if shorter). */
   removeExpired(now: number, expirationMs: number): number {
-    let removed = 0;
-    const windows: [Map<number, ProducerStateEntry>, number][] = [
-      [this.producers, expirationMs],
-      [this.callers, Math.min(expirationMs, this.callerExpirationMs)],
-    ];
-    for (const [map, window] of windows) {
-      for (const [id, entry] of map) {
-        if (now - entry.lastTimestamp > window) {
-          map.delete(id);
-          removed++;
-        }
+    let removed = this.callers.removeExpired(now, Math.min(expirationMs, this.callerExpirationMs));
+    for (const [id, entry] of this.producers) {
+      if (now - entry.lastTimestamp > expirationMs) {
+        this.producers.delete(id);
+        removed++;
       }
     }
     return removed;
@@ -232,7 +226,10 @@ export class ProducerStateManager {
   restore(entries: ProducerStateEntry[], offset: number): void {
     this.producers.clear();
     this.callers.clear();
-    for (const e of entries) (e.producerId >= CALLER_PRODUCER_ID_BASE ? this.callers : this.producers).set(e.producerId, e);
+    for (const e of entries) {
+      if (e.producerId >= CALLER_PRODUCER_ID_BASE) this.callers.restore(e);
+      else this.producers.set(e.producerId, e);
+    }
     this.mapEndOffset = offset;
   }
 

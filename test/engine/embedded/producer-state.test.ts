@@ -2,28 +2,14 @@ import assert from 'node:assert/strict';
 import { readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { EngineError } from '../../../src/engine/engine-error';
 import { CLEAN_SHUTDOWN_FILE } from '../../../src/engine/embedded/log-file-names';
-import { incrementSequence, ProducerStateManager, type BatchMetadata } from '../../../src/engine/embedded/producer-state-manager';
+import { incrementSequence, ProducerStateManager } from '../../../src/engine/embedded/producer-state-manager';
 import { CorruptSnapshotError, decodeSnapshot, encodeSnapshot } from '../../../src/engine/embedded/producer-state-snapshot';
 import type { ProducerBatchIdentity } from '../../../src/engine/storage-engine';
 import { readAllValues, recs, startEngine, tempDir } from './helpers';
+import { batch, code } from './producer-state-helpers';
 
 const PID = 4000;
-
-function batch(firstSeq: number, count: number, firstOffset: number): BatchMetadata {
-  return { firstSeq, lastSeq: incrementSequence(firstSeq, count - 1), firstOffset, lastOffset: firstOffset + count - 1, timestamp: 1000 + firstOffset };
-}
-
-function code(fn: () => unknown): string | undefined {
-  try {
-    fn();
-    return undefined;
-  } catch (err) {
-    assert.ok(err instanceof EngineError);
-    return err.code;
-  }
-}
 
 function snapshots(dir: string): string[] {
   return readdirSync(dir).filter((f) => f.endsWith('.snapshot')).sort();
