@@ -59,7 +59,7 @@ test('allocateProducerIds never hands out an id from 2^52 up: they are callers\'
 });
 
 test('the producer id index is exact when ids share their low bits', () => {
-  const index = new ProducerIdIndex<{ producerId?: number; name: string }>();
+  const index = new ProducerIdIndex<{ producerId?: number; name: string }>((e) => e.producerId);
   const ids = [0, 1, 2].map((i) => CALLER_PRODUCER_ID_BASE + 5 + i * 2 ** 30);
   const entries = ids.map((producerId, i) => ({ producerId, name: `e${i}` }));
   ids.forEach((id, i) => index.set(id, entries[i]));

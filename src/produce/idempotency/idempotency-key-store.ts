@@ -7,6 +7,7 @@ import { IdempotencyJournal } from './idempotency-journal';
 import { decodeKeyRecord, decodeOutcomes, encodeKeyRecord, type IntentRecord, type KeyRecord } from './idempotency-records';
 import { isKeyedProducerId } from './keyed-producer-id';
 import { ProducerIdIndex } from './producer-id-index';
+import { CompletedKeys } from './completed-keys';
 
 export interface IdempotencyKeyStoreOptions {
   /** How long a key is remembered after its first request, ms. */
@@ -64,13 +65,16 @@ export function keyedReceiptId(key: string): string {
  * Invariants: at most one entry per key, and per keyed producer id (claimProducerId); an entry with
  * an intent and no outcome is "pending": its request may or may not have appended, and only
  * resuming it (idempotent-producer.ts) tells.
- * Map order is creation order, so expiry and eviction walk from the front.
+ * Map order is creation order, so expiry and eviction walk from the front. A key whose request
+ * succeeded is kept as a slot of `completed` (a number in the maps) once its outcome is written,
+ * when it fits one (completed-keys.ts); `get` hands out a copy of it.
  */
 export class IdempotencyKeyStore {
-  private readonly entries = new Map<string, KeyEntry>();
+  private readonly entries = new Map<string, KeyEntry | number>();
+  private readonly completed = new CompletedKeys();
   private readonly byReceipt = new Map<string, string>();
-  /** Entries by the keyed producer id they claimed: two keys with one id are told apart here. */
-  private readonly byProducerId = new ProducerIdIndex<KeyEntry>();
+  /** Keys by the keyed producer id they claimed: two keys with one id are told apart here. */
+  private readonly byProducerId = new ProducerIdIndex<string>((key) => this.producerIdOf(this.entries.get(key)));
   private readonly journal: IdempotencyJournal;
   private started = false;
   private sweep: NodeJS.Timeout | undefined;
@@ -118,6 +122,7 @@ export class IdempotencyKeyStore {
       const decoded = decodeKeyRecord(payload);
       if (decoded !== undefined) this.replay(decoded.key, decoded.record);
     }
+    for (const entry of this.entries.values()) if (typeof entry !== 'number' && entry.outcomeRuns !== undefined) this.compact(entry);
     this.expire();
     this.evict();
     this.started = true;
@@ -133,7 +138,7 @@ export class IdempotencyKeyStore {
       return;
     }
     if (this.now() - record.createdAt > this.options.ttlMs) return;
-    const entry = this.entries.get(key) ?? this.insert(key, record.fingerprint, record.createdAt, record.async);
+    const entry = (this.entries.get(key) as KeyEntry | undefined) ?? this.insert(key, record.fingerprint, record.createdAt, record.async);
     if (record.type === 'intent') {
       entry.intent = record;
       if (isKeyedProducerId(record.producerId)) this.claimProducerId(entry, record.producerId);
@@ -148,20 +153,36 @@ export class IdempotencyKeyStore {
    */
   claimProducerId(entry: KeyEntry, producerId: number): boolean {
     const holder = this.byProducerId.get(producerId);
-    if (holder !== undefined && holder !== entry) return false;
+    if (holder !== undefined && holder !== entry.key) return false;
     entry.producerId = producerId;
-    this.byProducerId.set(producerId, entry);
+    this.byProducerId.set(producerId, entry.key);
     return true;
   }
 
-  /** The live entry for `key`; an expired one is forgotten here. */
+  /** The live entry for `key` (a copy for a completed key); an expired one is forgotten here. */
   get(key: string): KeyEntry | undefined {
     const entry = this.entries.get(key);
-    if (entry !== undefined && entry.inFlight === undefined && this.now() - entry.createdAt > this.options.ttlMs) {
+    if (entry === undefined) return undefined;
+    if (this.expired(entry)) {
       this.remove(key);
       return undefined;
     }
-    return entry;
+    return typeof entry === 'number' ? this.completed.entry(entry, key) : entry;
+  }
+
+  private expired(entry: KeyEntry | number): boolean {
+    if (typeof entry === 'number') return this.now() - this.completed.createdAt(entry) > this.options.ttlMs;
+    return entry.inFlight === undefined && this.now() - entry.createdAt > this.options.ttlMs;
+  }
+
+  /** Keeps a succeeded entry as a slot, when it fits one and nothing holds it in flight. */
+  private compact(entry: KeyEntry): void {
+    if (entry.inFlight !== undefined || this.entries.get(entry.key) !== entry || !CompletedKeys.fits(entry)) return;
+    this.entries.set(entry.key, this.completed.add(entry));
+  }
+
+  private producerIdOf(entry: KeyEntry | number | undefined): number | undefined {
+    return typeof entry === 'number' ? this.completed.producerId(entry) : entry?.producerId;
   }
 
   byReceiptId(receiptId: string): KeyEntry | undefined {
@@ -193,8 +214,11 @@ export class IdempotencyKeyStore {
     const entry = this.entries.get(key);
     if (entry === undefined) return;
     this.entries.delete(key);
-    if (entry.async) this.byReceipt.delete(keyedReceiptId(key));
-    if (entry.producerId !== undefined) this.byProducerId.delete(entry.producerId, entry);
+    const slot = typeof entry === 'number';
+    if (slot ? this.completed.isAsync(entry) : entry.async) this.byReceipt.delete(keyedReceiptId(key));
+    const producerId = this.producerIdOf(entry);
+    if (producerId !== undefined) this.byProducerId.delete(producerId, key);
+    if (slot) this.completed.release(entry);
   }
 
   /**
@@ -229,6 +253,7 @@ export class IdempotencyKeyStore {
     return entry.outcomeRuns === undefined ? undefined : decodeOutcomes(entry.outcomeRuns);
   }
 
+  /** Resolves once the outcome is as durable as `acks` asks; the entry may then be kept as a slot (class comment). */
   async writeCompleted(entry: KeyEntry, acks: Acks): Promise<void> {
     if (entry.outcomeRuns === undefined) throw new Error(`idempotency key '${entry.key}' has no outcome to write`);
     await this.write(entry.key, {
@@ -239,6 +264,7 @@ export class IdempotencyKeyStore {
       async: entry.async,
       outcomes: entry.outcomeRuns,
     }, acks, false);
+    this.compact(entry);
   }
 
   async writeReleased(entry: KeyEntry, acks: Acks): Promise<void> {
@@ -317,18 +343,18 @@ export class IdempotencyKeyStore {
   /** Forgets keys past the window (creation order: stops at the first live one). */
   expire(): void {
     const oldest = this.now() - this.options.ttlMs;
-    for (const entry of this.entries.values()) {
-      if (entry.createdAt >= oldest) break;
-      if (entry.inFlight === undefined) this.remove(entry.key);
+    for (const [key, entry] of this.entries) {
+      if (typeof entry === 'number' ? this.completed.createdAt(entry) >= oldest : entry.createdAt >= oldest) break;
+      if (typeof entry === 'number' || entry.inFlight === undefined) this.remove(key);
     }
   }
 
   /** Past maxKeys, forgets the oldest entries whose request is not running. */
   private evict(): void {
     if (this.entries.size <= this.options.maxKeys) return;
-    for (const entry of this.entries.values()) {
+    for (const [key, entry] of this.entries) {
       if (this.entries.size <= this.options.maxKeys) break;
-      if (entry.inFlight === undefined) this.remove(entry.key);
+      if (typeof entry === 'number' || entry.inFlight === undefined) this.remove(key);
     }
   }
 
