@@ -97,4 +97,10 @@ test('the memo keeps at most its bound, forgetting the oldest first', () => {
   for (const key of ['a', 'b', 'c', 'd', 'b']) memo.add(key);
   assert.equal(memo.size, 3);
   assert.deepEqual(['a', 'b', 'c', 'd'].map((k) => memo.has(k)), [false, true, true, true]);
+  // past the bound many times over: always the newest three, oldest first
+  for (let i = 0; i < 20; i++) memo.add(`k${i}`);
+  assert.deepEqual([...memo.keys()], ['k17', 'k18', 'k19']);
+  memo.clear();
+  for (const key of ['x', 'y', 'z', 'w']) memo.add(key);
+  assert.deepEqual([...memo.keys()], ['y', 'z', 'w']);
 });

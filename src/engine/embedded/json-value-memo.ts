@@ -22,6 +22,13 @@ export const MEMO_MIN_RECORDS = 16;
  */
 export class JsonValueMemo {
   private readonly batches = new Set<string>();
+  /**
+   * The names in the order added, as a ring once full: `order[oldest]` is the next to forget. Not the
+   * Set's own first entry: finding that walks past the slots of every name deleted since the Set was
+   * last rehashed, tens of microseconds an add once the memo is full.
+   */
+  private order: string[] = [];
+  private oldest = 0;
   /** `has` calls that found their batch: a json read that copied a batch's values unchecked (tests and diagnostics). */
   hits = 0;
 
@@ -55,9 +62,11 @@ export class JsonValueMemo {
 
   add(key: string): void {
     if (this.batches.has(key)) return;
-    if (this.batches.size >= this.maxEntries) {
-      const oldest = this.batches.values().next();
-      if (oldest.done !== true) this.batches.delete(oldest.value);
+    if (this.order.length < this.maxEntries) this.order.push(key);
+    else {
+      this.batches.delete(this.order[this.oldest] as string);
+      this.order[this.oldest] = key;
+      this.oldest = (this.oldest + 1) % this.maxEntries;
     }
     this.batches.add(key);
   }
@@ -73,6 +82,8 @@ export class JsonValueMemo {
 
   clear(): void {
     this.batches.clear();
+    this.order = [];
+    this.oldest = 0;
   }
 }
 
