@@ -1,6 +1,7 @@
 import { EngineError, isEngineError } from '../engine-error';
 import { FetchCursorPartitionResult, FetchCursorResponse, FetchPartitionResult, FetchRequest, FetchResponse, RecordCursor } from '../storage-engine';
 import { BatchRecordCursor } from './batch-record-cursor';
+import { JsonValueMemo } from './json-value-memo';
 import { LogBatchRead, PartitionLog } from './partition-log';
 
 type LogOf = (topic: string, partition: number) => PartitionLog | undefined;
@@ -25,7 +26,7 @@ const recordsAnswer: PartitionAnswer<FetchPartitionResult> = {
 
 const cursorAnswer: PartitionAnswer<FetchCursorPartitionResult> = {
   fromRead: (log, read) => {
-    const records = new BatchRecordCursor(read.batches, read.from, read.upTo, `${log.topic}-${log.partition} segment ${read.segmentBaseOffset}`);
+    const records = new BatchRecordCursor(read.batches, read.from, read.upTo, JsonValueMemo.segmentName(log.topic, log.partition, read.segmentBaseOffset));
     return { ...positions(log, read), records, empty: records.empty };
   },
   nothing: (topic, partition, offset) => ({ topic, partition, records: NO_RECORDS, empty: true, nextOffset: offset, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1 }),
