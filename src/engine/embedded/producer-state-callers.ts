@@ -6,6 +6,7 @@ const LOW_BITS = 2 ** 30;
 const FIRST_CAPACITY = 64;
 /** `acks` of a slot whose batch was replayed or restored: nothing of this process to wait for. */
 const NO_ACKS = -128;
+const noop = (): void => undefined;
 
 /**
  * A partition's producers with caller-derived ids (one per Idempotency-Key), in the order they
@@ -16,6 +17,12 @@ const NO_ACKS = -128;
  * and objects that old are paid again by every major collection. A producer that appends again,
  * changes epoch or is asked for as an entry (see `entry`) is "promoted": its slot keeps its place in
  * the order and refers to a full ProducerStateEntry.
+ *
+ * A slot keeps its append's promise (a retry waits for it) only until the append is written:
+ * appends of a partition are written in offset order and a failed write fails every later one, so
+ * once an append is written every slot whose batch ends at or below its last offset is too
+ * (`onWritten`). Its acks are forgotten with it, so an acks=all retry then waits for the fsync
+ * itself (answerDuplicate).
  *
  * Invariants: slots head .. head + size - 1 (modulo capacity) hold producers oldest first; a slot
  * whose id is -1 was removed out of order and is skipped; `live` counts the others, each indexed
@@ -46,6 +53,9 @@ export class CallerProducers {
    * producer looks it up twice (check, then update), and a lookup in a Map this large is a cache miss.
    */
   private lastMiss = -1;
+  /** [slot, lastOffset] of slots that hold an append's promise, in offset order, from `pendingHead`. */
+  private pending: number[] = [];
+  private pendingHead = 0;
 
   constructor(private readonly maxProducers: number) {}
 
@@ -134,6 +144,7 @@ export class CallerProducers {
     this.promoted.clear();
     this.byLowBits.clear();
     this.overflow.clear();
+    this.resetPending();
   }
 
   private makeRoom(appendTime: number, windowMs: number): void {
@@ -167,6 +178,33 @@ export class CallerProducers {
     this.written[slot] = batch.written;
     this.index(producerId, slot);
     this.lastMiss = -1;
+    if (batch.written !== undefined) {
+      this.pending.push(slot, batch.lastOffset);
+      batch.written.then(this.onWritten, noop);
+    }
+  }
+
+  /** Drops the promises of the appends written by now (class comment). */
+  private readonly onWritten = (result: AppendResult): void => {
+    const pending = this.pending;
+    let i = this.pendingHead;
+    for (; i < pending.length && pending[i + 1] <= result.lastOffset; i += 2) {
+      const slot = pending[i];
+      if (this.lastOffsets[slot] !== pending[i + 1] || this.ids[slot] === -1) continue;
+      this.written[slot] = undefined;
+      this.acks[slot] = NO_ACKS;
+    }
+    if (i === pending.length) this.resetPending();
+    else if (i > 1024) {
+      pending.splice(0, i);
+      this.pendingHead = 0;
+    } else this.pendingHead = i;
+  };
+
+  /** Forgets the pending slots (their numbers change as the ring grows): they keep their promises until removed. */
+  private resetPending(): void {
+    this.pending = [];
+    this.pendingHead = 0;
   }
 
   private materialize(slot: number): ProducerStateEntry {
@@ -276,6 +314,7 @@ export class CallerProducers {
     }
     this.head = 0;
     this.size = to;
+    this.resetPending();
   }
 
   private allocate(capacity: number): void {

@@ -127,3 +127,26 @@ test('caller producers: a full ring at the bound closes the gap of a removed pro
   assert.deepEqual(known(m, 66, 100), [...all.filter((i) => i !== 0 && i !== 10), 65], 'the oldest goes, in order');
   assert.equal(m.check(id(40), 0, 0, 1, 100)?.firstOffset, 40);
 });
+
+test('caller producers: an append\'s promise is kept until that append or a later one is written, then dropped with its acks', async () => {
+  const m = new ProducerStateManager('t-0');
+  const appends = [0, 1, 2].map((i) => {
+    let resolve!: (r: AppendResult) => void;
+    const written = new Promise<AppendResult>((r) => (resolve = r));
+    m.update(id(i), 0, { ...batch(0, 1, 10 + i), written, acks: -1 }, 1);
+    return { written, resolve: () => resolve({ lastOffset: 10 + i } as AppendResult) };
+  });
+  const held = () => [0, 1, 2].map((i) => m.check(id(i), 0, 0, 1, 1)?.written !== undefined);
+  assert.deepEqual(held(), [true, true, true], 'a retry of an append being written waits for it');
+  appends[1].resolve();
+  await appends[1].written;
+  await new Promise<void>((r) => setImmediate(r));
+  assert.deepEqual(held(), [false, false, true], 'written up to offset 11: the appends at 10 and 11 are');
+  const dropped = m.check(id(0), 0, 0, 1, 1);
+  assert.equal(dropped?.acks, undefined, 'an acks=all retry then checks the fsync itself');
+  assert.equal(dropped?.firstOffset, 10);
+  appends[2].resolve();
+  await appends[2].written;
+  await new Promise<void>((r) => setImmediate(r));
+  assert.deepEqual(held(), [false, false, false]);
+});
