@@ -13,6 +13,7 @@ import { TOKENS } from '../src/tokens';
 import type { ProducerRecord, StorageEngine } from '../src/engine/storage-engine';
 import { jsonValueMemo } from '../src/engine/embedded/json-value-memo';
 import { httpGet, threadCpuNs, type ClientJob, type ClientResult } from './consume-client';
+import { percentile } from './stats';
 
 /**
  * Consume benchmarks of consumer instances, on an in-process app listening on 127.0.0.1, read over
@@ -194,11 +195,6 @@ async function wakeups(url: string, engine: StorageEngine): Promise<{ http: numb
   }
   agent.destroy();
   return { http, engine: direct };
-}
-
-function percentile(samples: number[], p: number): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 }
 
 async function main(): Promise<void> {

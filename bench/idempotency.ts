@@ -3,7 +3,8 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBasket, type Server } from './servers';
-import { BATCH_BODY, median, record, SINGLE_BODY } from './produce-bodies';
+import { BATCH_BODY, record, SINGLE_BODY } from './produce-bodies';
+import { median } from './stats';
 
 /**
  * What an Idempotency-Key per request costs. Basket runs as a child process; autocannon sends the

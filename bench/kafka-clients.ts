@@ -14,12 +14,6 @@ export interface Sample {
   errors: number;
 }
 
-export function percentile(samples: number[], p: number): number {
-  if (samples.length === 0) return NaN;
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
 /**
  * `concurrency` loops each send `messages` as one producer.send() until `durationSec` is over.
  * The producer's partitioner spreads keyless records, so a batch becomes one Produce request per

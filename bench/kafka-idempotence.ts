@@ -2,7 +2,7 @@ import pino from 'pino';
 import { KafkaEngine } from '../src/engine/kafka/kafka-engine';
 import type { ProducerRecord } from '../src/engine/storage-engine';
 import { MockCluster } from '../test/kafka-mock/mock-cluster';
-import { median } from './produce-bodies';
+import { median } from './stats';
 
 /**
  * What idempotent produce costs the kafka engine: acks=all appends with producer ids (the default)

@@ -3,7 +3,8 @@ import { MockCluster } from '../test/kafka-mock/mock-cluster';
 import { freePort } from '../test/e2e/process';
 import { load, type LoadResult } from './load';
 import { startBasket, type Server } from './servers';
-import { consumeDirect, percentile, produceDirect, readThroughBasket, type ReadRange, type Sample } from './kafka-clients';
+import { consumeDirect, produceDirect, readThroughBasket, type ReadRange, type Sample } from './kafka-clients';
+import { percentile } from './stats';
 
 /**
  * The kafka engine's cost: produce and read through Basket (BASKET_ENGINE=kafka, a child process)

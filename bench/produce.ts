@@ -1,6 +1,7 @@
 import { load, type LoadResult } from './load';
 import { startBare, startBasket, type Server } from './servers';
-import { BATCH_BODY, median, record, SINGLE_BODY } from './produce-bodies';
+import { BATCH_BODY, record, SINGLE_BODY } from './produce-bodies';
+import { median } from './stats';
 
 /**
  * Produce throughput, each Basket figure beside a bare Fastify route that parses the same body,

@@ -11,6 +11,7 @@ import { Agent, request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { nowMs } from './sse-clock';
+import { percentileOfSorted } from './stats';
 import type { ProduceJob, ProduceReport } from './sse-producer';
 
 export interface LoadCase {
@@ -145,11 +146,6 @@ function produceIn(child: ReturnType<typeof fork>, job: ProduceJob): Promise<Pro
   });
 }
 
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
 export async function runLoad(c: LoadCase): Promise<LoadResult> {
   const total = Math.round((c.rate * c.durationMs) / 1000);
   const expected = total * c.subscribers;
@@ -207,14 +203,14 @@ export async function runLoad(c: LoadCase): Promise<LoadResult> {
     received,
     elapsedMs,
     connectMs,
-    p50: percentile(sorted, 50),
-    p90: percentile(sorted, 90),
-    p99: percentile(sorted, 99),
+    p50: percentileOfSorted(sorted, 50),
+    p90: percentileOfSorted(sorted, 90),
+    p99: percentileOfSorted(sorted, 99),
     max: sorted.length > 0 ? sorted[sorted.length - 1] : NaN,
-    ackP50: percentile(acks, 50),
-    ackP99: percentile(acks, 99),
-    afterAckP50: percentile(afterAck, 50),
-    afterAckP99: percentile(afterAck, 99),
+    ackP50: percentileOfSorted(acks, 50),
+    ackP99: percentileOfSorted(acks, 99),
+    afterAckP50: percentileOfSorted(afterAck, 50),
+    afterAckP99: percentileOfSorted(afterAck, 99),
     sendTimes: report.sendTimes,
     ackTimes: report.ackTimes,
   };

@@ -12,6 +12,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { PerformanceObserver, constants, monitorEventLoopDelay, performance, type IntervalHistogram, type PerformanceEntry } from 'node:perf_hooks';
 import { nowMs } from './sse-clock';
+import { percentileOfSorted } from './stats';
 
 export interface GcPause {
   start: number;
@@ -26,10 +27,6 @@ const GC_KINDS: Record<number, string> = {
   [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
   [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak',
 };
-
-function quantile(sorted: number[], q: number): number {
-  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-}
 
 /**
  * CPU seconds of this process's threads (/proc/self/task/<tid>/stat, 100 ticks a second): the
@@ -149,11 +146,11 @@ export class ServerProbe {
     slowBefore.sort((a, b) => a - b);
     slowActive.sort((a, b) => a - b);
     return (
-      `  server: answer inside the server p50 ${f(quantile(insideMs, 0.5))} p99 ${f(quantile(insideMs, 0.99))} ms; ` +
-      `GC scavenges ${scavenges.length} (p50 ${f(quantile(scavenges, 0.5))} max ${f(scavenges[scavenges.length - 1] ?? NaN)} ms), ` +
+      `  server: answer inside the server p50 ${f(percentileOfSorted(insideMs, 50))} p99 ${f(percentileOfSorted(insideMs, 99))} ms; ` +
+      `GC scavenges ${scavenges.length} (p50 ${f(percentileOfSorted(scavenges, 50))} max ${f(scavenges[scavenges.length - 1] ?? NaN)} ms), ` +
       `other GC ${others.length} (max ${f(Math.max(0, ...others.map((p) => p.duration)))} ms); ` +
       `slowest 1% of answers (${slow.length}, from ${f(ackTimes[slow[slow.length - 1]])} ms): ` +
-      `send -> server has it p50 ${f(quantile(slowBefore, 0.5))} (loop busy in it p50 ${f(quantile(slowActive, 0.5))}), inside p50 ${f(quantile(slowInside, 0.5))} ms, overlapping a GC pause ${withGc}; ` +
+      `send -> server has it p50 ${f(percentileOfSorted(slowBefore, 50))} (loop busy in it p50 ${f(percentileOfSorted(slowActive, 50))}), inside p50 ${f(percentileOfSorted(slowInside, 50))} ms, overlapping a GC pause ${withGc}; ` +
       `cpu by thread: ${[...this.cpuSpent].filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v.toFixed(2)} s`).join(', ')}` +
       (this.loopDelay === undefined
         ? ''

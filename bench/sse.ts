@@ -32,6 +32,8 @@ import { join } from 'node:path';
 import type { LoadCase, LoadResult } from './sse-load';
 import type * as LiveApp from '../test/sse/live-app';
 import { ServerProbe } from './sse-server-probe';
+import { nowMs } from './sse-clock';
+import { percentile } from './stats';
 
 const serverDist = process.env.SSE_BENCH_SERVER_DIST;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -69,13 +71,6 @@ function runChild(c: LoadCase): Promise<LoadResult> {
 const mb = (bytes: number): string => `${(bytes / 1048576).toFixed(0)} MB`;
 const ms = (v: number): string => (Number.isNaN(v) ? '-' : Math.abs(v) < 10 ? v.toFixed(2) : v.toFixed(0));
 
-const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
-
-function quantile(values: number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-}
-
 /** Append -> answer of a fetch parked at the high watermark, `samples` times, one at a time. */
 async function wakeUps(engine: LiveApp.RunningServer['engine'], topic: string, samples: number): Promise<string> {
   await engine.createTopic({ name: topic, partitions: 1 });
@@ -97,8 +92,8 @@ async function wakeUps(engine: LiveApp.RunningServer['engine'], topic: string, s
   }
   const f = (v: number): string => v.toFixed(3);
   return (
-    `wake-up, append -> parked engine.fetch answered   p50 ${f(quantile(fromAppend, 0.5))}  p99 ${f(quantile(fromAppend, 0.99))} ms  (${samples} samples)\n` +
-    `wake-up, append answered -> parked fetch answered p50 ${f(quantile(fromAnswer, 0.5))}  p99 ${f(quantile(fromAnswer, 0.99))} ms`
+    `wake-up, append -> parked engine.fetch answered   p50 ${f(percentile(fromAppend, 50))}  p99 ${f(percentile(fromAppend, 99))} ms  (${samples} samples)\n` +
+    `wake-up, append answered -> parked fetch answered p50 ${f(percentile(fromAnswer, 50))}  p99 ${f(percentile(fromAnswer, 99))} ms`
   );
 }
 
