@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,12 +12,21 @@ export interface Server {
   stop(): Promise<void>;
 }
 
-/** utime + stime of a process from /proc/PID/stat (fields 14 and 15, in clock ticks of 10 ms). */
+/**
+ * utime + stime in seconds from a /proc stat file (/proc/PID/stat for a process, /proc/PID/task/TID/stat
+ * for one thread): fields 14 and 15, in the kernel's 100 ticks a second. Fields are counted from the
+ * last ')', as the command name before it may hold spaces. Throws if the file cannot be read.
+ */
+export function procStatCpuSeconds(statPath: string): number {
+  const stat = readFileSync(statPath, 'latin1');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 function processCpuMicros(pid: number | undefined): number {
   if (pid === undefined) return NaN;
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+    return procStatCpuSeconds(`/proc/${pid}/stat`) * 1e6;
   } catch {
     return NaN;
   }
@@ -44,11 +53,15 @@ async function stopChild(child: ChildProcess): Promise<void> {
   await exited;
 }
 
+/** bench/bare-server.ts in a process of its own; port 0 picks a free one (the child says which). */
 export async function startBare(port: number): Promise<Server> {
-  const child = spawn(process.execPath, [join(__dirname, 'bare-server.js'), String(port)], { stdio: 'inherit' });
-  const url = `http://127.0.0.1:${port}`;
-  await waitReady(`${url}/`, child);
-  return { url, cpuMicros: () => processCpuMicros(child.pid), stop: () => stopChild(child) };
+  // No execArgv: flags of the benchmark's own process (--expose-gc) are not the baseline's.
+  const child = fork(join(__dirname, 'bare-server.js'), [String(port)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [] });
+  const [message] = (await Promise.race([
+    once(child, 'message'),
+    once(child, 'exit').then(([code]) => Promise.reject(new Error(`bare server exited with ${code}`))),
+  ])) as [{ port: number }];
+  return { url: `http://127.0.0.1:${message.port}`, cpuMicros: () => processCpuMicros(child.pid), stop: () => stopChild(child) };
 }
 
 export async function startBasket(port: number, env: Record<string, string> = {}): Promise<Server> {

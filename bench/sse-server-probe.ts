@@ -8,10 +8,11 @@
  * SSE_BENCH_LOOP_DELAY=1 adds the event loop's delay histogram (monitorEventLoopDelay, 1 ms
  * resolution); its timer wakes the loop every millisecond, so the server is then never idle.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { PerformanceObserver, constants, monitorEventLoopDelay, performance, type IntervalHistogram, type PerformanceEntry } from 'node:perf_hooks';
 import { nowMs } from './sse-clock';
+import { procStatCpuSeconds } from './servers';
 import { percentileOfSorted } from './stats';
 
 export interface GcPause {
@@ -37,10 +38,8 @@ function threadCpu(): Map<string, number> {
   const out = new Map<string, number>();
   for (const tid of readdirSync('/proc/self/task')) {
     try {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'latin1');
       const name = tid === String(process.pid) ? 'event loop' : 'other threads';
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(name, (out.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100);
+      out.set(name, (out.get(name) ?? 0) + procStatCpuSeconds(`/proc/self/task/${tid}/stat`));
     } catch {
       // the thread ended meanwhile
     }

@@ -26,12 +26,13 @@
  */
 import 'reflect-metadata';
 import { fork } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LoadCase, LoadResult } from './sse-load';
 import type * as LiveApp from '../test/sse/live-app';
 import { ServerProbe } from './sse-server-probe';
+import { startBare, type Server } from './servers';
 import { nowMs } from './sse-clock';
 import { percentile } from './stats';
 
@@ -44,20 +45,6 @@ const fanoutSeconds = Number(process.argv[3] ?? 5);
 const cases = (process.argv[4] ?? 'latency,fanout,wake').split(',');
 const fanoutSizes = (process.argv[5] ?? '100,1000,10000').split(',').map(Number);
 const latencyMs = Number(process.env.SSE_BENCH_LATENCY_SECONDS ?? 3) * 1000;
-
-/** The bare route of bench/bare-server.ts in a process of its own; resolves with its base URL. */
-function startBareServer(): Promise<{ base: string; cpuSeconds(): number; stop(): void }> {
-  return new Promise((resolve, reject) => {
-    const child = fork(join(__dirname, 'bare-server.js'), ['0'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [] });
-    // utime + stime of /proc/<pid>/stat, in the kernel's 100 ticks per second
-    const cpuSeconds = (): number => {
-      const fields = readFileSync(`/proc/${child.pid}/stat`, 'latin1').split(') ')[1].split(' ');
-      return (Number(fields[11]) + Number(fields[12])) / 100;
-    };
-    child.once('message', (m) => resolve({ base: `http://127.0.0.1:${(m as { port: number }).port}`, cpuSeconds, stop: () => child.kill('SIGTERM') }));
-    child.once('exit', (code) => reject(new Error(`bare server exited with ${code}`)));
-  });
-}
 
 function runChild(c: LoadCase): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
@@ -102,7 +89,7 @@ async function main(): Promise<void> {
   const server = await startServer(dataDir, { BASKET_SSE_MAX_STREAMS_PER_CLIENT: String(maxSubscribers + 100) });
   const { base, engine } = server;
 
-  const run = async (name: string, c: Omit<LoadCase, 'base' | 'topic'>, elsewhere?: { base: string; cpuSeconds(): number }): Promise<void> => {
+  const run = async (name: string, c: Omit<LoadCase, 'base' | 'topic'>, elsewhere?: Server): Promise<void> => {
     const topic = `bench-${name.replace(/[^a-z0-9]+/gi, '-')}`;
     if (elsewhere === undefined) await engine.createTopic({ name: topic, partitions: 1 });
     global.gc?.();
@@ -111,14 +98,14 @@ async function main(): Promise<void> {
     const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 50);
     const cpuBefore = process.cpuUsage();
     const probe = elsewhere === undefined ? new ServerProbe(server.app.server) : undefined;
-    const elsewhereCpu = elsewhere?.cpuSeconds() ?? 0;
-    const r = await runChild({ ...c, base: elsewhere?.base ?? base, topic });
+    const elsewhereCpu = elsewhere?.cpuMicros() ?? 0;
+    const r = await runChild({ ...c, base: elsewhere?.url ?? base, topic });
     const cpu = process.cpuUsage(cpuBefore);
     probe?.stop();
     clearInterval(sampler);
     if (elsewhere !== undefined) {
       console.log(`${name.padEnd(40)} ${String(c.rate).padStart(13)}/s  produce round trip p50 ${ms(r.ackP50)} p99 ${ms(r.ackP99)} ms  ` +
-        `server cpu ${(elsewhere.cpuSeconds() - elsewhereCpu).toFixed(1)} s (the same producer, schedule and body; a route that answers at once, in a process of its own)`);
+        `server cpu ${((elsewhere.cpuMicros() - elsewhereCpu) / 1e6).toFixed(1)} s (the same producer, schedule and body; a route that answers at once, in a process of its own)`);
       return;
     }
     const perSecond = (r.received / r.elapsedMs) * 1000;
@@ -136,14 +123,14 @@ async function main(): Promise<void> {
   console.log(`node ${process.version}, ${process.platform}; one partition; produce = one POST per record, acks=1; server: ${serverDist ?? 'this build'}`);
   console.log(`${'case'.padEnd(40)}   subs  rate   delivered/expected    rate    latency produce -> event`);
   if (cases.includes('latency') || cases.includes('latency-sse')) {
-    const bare = await startBareServer();
+    const bare = await startBare(0);
     for (const rate of [100, 1000]) {
       // the floor: the same producer against a route that answers at once, in a process doing nothing else
       await run(`latency @${rate}/s: bare HTTP route (floor)`, { mode: 'sse', subscribers: 0, rate, durationMs: latencyMs }, bare);
       await run(`latency @${rate}/s: SSE`, { mode: 'sse', subscribers: 1, rate, durationMs: latencyMs });
       if (cases.includes('latency')) await run(`latency @${rate}/s: long-poll GET (baseline)`, { mode: 'longpoll', subscribers: 1, rate, durationMs: latencyMs });
     }
-    bare.stop();
+    await bare.stop();
   }
   if (cases.includes('fanout')) {
     for (const n of fanoutSizes.filter((x) => x <= maxSubscribers)) {
