@@ -1,12 +1,12 @@
-import { EngineError, isEngineError } from '../engine-error';
+import { isEngineError } from '../engine-error';
 import type { RecordHeader } from '../storage-engine';
 import { NO_BYTES, RecordCursorFields } from '../record-cursor-fields';
 import type { ScannedBatch } from './batch-scanner';
 import { BATCH_HEADER_SIZE, COMPRESSION_NONE, CorruptBatchError, decompressRecords, MIN_RECORD_SIZE } from './codec/record-batch';
 import { readVarint, readVarlong, VarintError } from './codec/varint';
 import { JsonValueMemo, jsonValueMemo, MEMO_MIN_RECORDS } from './json-value-memo';
+import { corruptBatch } from './log-batch-read';
 
-const EMPTY = NO_BYTES;
 /** Not a short varint's value (those are -8192..8191): read it the long way. */
 const MULTI_BYTE = 0x7fff_ffff;
 const UNKNOWN = 0;
@@ -26,7 +26,7 @@ const NO = 2;
 export class BatchRecordCursor extends RecordCursorFields {
   /** The varint readers' position in `bytes`. */
   pos = 0;
-  private bytes: Buffer = EMPTY;
+  private bytes: Buffer = NO_BYTES;
   /** End of the current batch's records in `bytes`. */
   private end = 0;
   private remaining = 0;
@@ -105,7 +105,7 @@ export class BatchRecordCursor extends RecordCursorFields {
     } catch (err) {
       if (isEngineError(err)) throw err;
       if (!(err instanceof CorruptBatchError) && !(err instanceof VarintError)) throw err;
-      throw new EngineError('CORRUPT_MESSAGE', `Corrupt record batch at offset ${this.baseOffset} in ${this.where}: ${err.message}`, { cause: err });
+      throw corruptBatch(this.where, this.baseOffset, err);
     }
   }
 

@@ -2,6 +2,7 @@ import { EngineError } from '../engine-error';
 import { ConsumerRecord } from '../storage-engine';
 import { CorruptBatchError, DecodedRecord, decodeRecords } from './codec/record-batch';
 import { ScannedBatch } from './batch-scanner';
+import { JsonValueMemo } from './json-value-memo';
 
 export interface LogReadResult {
   records: ConsumerRecord[];
@@ -29,9 +30,10 @@ export interface LogBatchRead {
 /** The records of a LogBatchRead of topic-partition, decoded; a batch that cannot be decoded is CORRUPT_MESSAGE. */
 export function decodeLogBatchRead(topic: string, partition: number, read: LogBatchRead): ConsumerRecord[] {
   const records: ConsumerRecord[] = [];
+  const where = JsonValueMemo.segmentName(topic, partition, read.segmentBaseOffset);
   for (const batch of read.batches) {
     const timestampType = batch.header.timestampType;
-    for (const r of decodeStoredBatch(topic, partition, batch, read.segmentBaseOffset)) {
+    for (const r of decodeStoredBatch(batch, where)) {
       if (r.offset < read.from) continue;
       if (r.offset >= read.upTo) break;
       records.push({ topic, partition, offset: r.offset, timestamp: r.timestamp, timestampType, key: r.key, value: r.value, headers: r.headers });
@@ -41,17 +43,21 @@ export function decodeLogBatchRead(topic: string, partition: number, read: LogBa
 }
 
 /** A stored batch's records, decompressed; a batch that cannot be decoded is CORRUPT_MESSAGE. */
-function decodeStoredBatch(topic: string, partition: number, batch: ScannedBatch, segmentBaseOffset: number): DecodedRecord[] {
+function decodeStoredBatch(batch: ScannedBatch, where: string): DecodedRecord[] {
   try {
     return decodeRecords(batch.buf, batch.pos);
   } catch (err) {
     if (!(err instanceof CorruptBatchError)) throw err;
-    throw new EngineError(
-      'CORRUPT_MESSAGE',
-      `Corrupt record batch at offset ${batch.header.baseOffset} in ${topic}-${partition} segment ${segmentBaseOffset}: ${err.message}`,
-      { cause: err },
-    );
+    throw corruptBatch(where, batch.header.baseOffset, err);
   }
+}
+
+/**
+ * The error both read paths (decoded records, record cursors) report for a stored batch that
+ * cannot be read: `where` names the partition's segment (JsonValueMemo.segmentName).
+ */
+export function corruptBatch(where: string, baseOffset: number, cause: Error): EngineError {
+  return new EngineError('CORRUPT_MESSAGE', `Corrupt record batch at offset ${baseOffset} in ${where}: ${cause.message}`, { cause });
 }
 
 /** Index of the segment holding `offset` among segments in offset order: the last whose base offset is <= offset. */

@@ -1,8 +1,6 @@
 import type { ConsumerRecord, FetchCursorResponse, FetchRequest, RecordHeader, StorageEngine } from '../../../engine/storage-engine';
 import { NO_BYTES, RecordCursorFields } from '../../../engine/record-cursor-fields';
 
-const EMPTY = NO_BYTES;
-
 /**
  * A RecordCursor over record objects: the object path (engines without `fetchCursors`, such as the
  * kafka engine) seen through the same interface as stored batches, so one renderer serves both.
@@ -26,9 +24,9 @@ export class ArrayRecordCursor extends RecordCursorFields {
     this.offset = r.offset;
     this.timestamp = r.timestamp;
     this.timestampType = r.timestampType;
-    this.keyBytes = r.key ?? EMPTY;
+    this.keyBytes = r.key ?? NO_BYTES;
     this.keyEnd = r.key === null ? -1 : r.key.length;
-    this.valueBytes = r.value ?? EMPTY;
+    this.valueBytes = r.value ?? NO_BYTES;
     this.valueEnd = r.value === null ? -1 : r.value.length;
     this.headerCount = r.headers.length;
     return true;
