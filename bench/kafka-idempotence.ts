@@ -2,6 +2,7 @@ import pino from 'pino';
 import { KafkaEngine } from '../src/engine/kafka/kafka-engine';
 import type { ProducerRecord } from '../src/engine/storage-engine';
 import { MockCluster } from '../test/kafka-mock/mock-cluster';
+import { record } from './produce-bodies';
 import { median } from './stats';
 
 /**
@@ -16,7 +17,7 @@ const roundSec = Number(process.argv[2] ?? 2);
 const rounds = Number(process.argv[3] ?? 3);
 const PARTITIONS = 3;
 
-const value = Buffer.from(JSON.stringify({ id: 1, user: 'user-1', item: 'free-range-eggs', qty: 12, note: 'deliver before noon please' }));
+const value = Buffer.from(JSON.stringify(record(1).value));
 const single: ProducerRecord[] = [{ key: null, value }];
 const batch: ProducerRecord[] = Array.from({ length: 1000 }, () => ({ key: null, value }));
 
