@@ -4,7 +4,8 @@ import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CALLER_PRODUCER_ID_BASE } from '../../src/engine/storage-engine';
-import { isKeyedProducerId, keyedProducerId } from '../../src/produce/idempotency/keyed-producer-id';
+import { isKeyedProducerId, keyDigest, keyedProducerId } from '../../src/produce/idempotency/keyed-producer-id';
+import { keyedReceiptId } from '../../src/produce/idempotency/idempotency-key-store';
 import { ProducerStateManager, type BatchMetadata } from '../../src/engine/embedded/producer-state-manager';
 import { PRODUCER_ID_BLOCK_FILE, ProducerIdManager } from '../../src/engine/embedded/producer-id-manager';
 import { ProducerIdIndex } from '../../src/produce/idempotency/producer-id-index';
@@ -22,6 +23,16 @@ test('a key\'s producer id: 2^52 plus the first 52 bits of SHA-256 of the key, a
   const ids = new Set(Array.from({ length: 10_000 }, (_, i) => keyedProducerId(`key-${i}`)));
   assert.equal(ids.size, 10_000);
   assert.equal(isKeyedProducerId(CALLER_PRODUCER_ID_BASE - 1), false);
+});
+
+test('a key\'s producer id and receipt id come from one SHA-256 of it: handed the digest, each gives what it gives from the key', () => {
+  for (const key of ['a', 'order-1', 'x'.repeat(255)]) {
+    const digest = keyDigest(key);
+    assert.equal(digest, createHash('sha256').update(key, 'utf8').digest('hex'), key);
+    assert.equal(keyedReceiptId(key), `k${digest.slice(0, 32)}`, 'a receipt id handed out before a restart stays valid after it');
+    assert.equal(keyedProducerId(key, digest), keyedProducerId(key));
+    assert.equal(keyedReceiptId(key, digest), keyedReceiptId(key));
+  }
 });
 
 function batch(offset: number): BatchMetadata {

@@ -1,11 +1,10 @@
-import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { EngineError } from '../../engine/engine-error';
 import type { Acks } from '../../engine/storage-engine';
 import type { ProduceOutcome } from '../produce-service';
 import { IdempotencyJournal } from './idempotency-journal';
 import { decodeKeyRecord, decodeOutcomes, encodeKeyRecord, type IntentRecord, type KeyRecord } from './idempotency-records';
-import { isKeyedProducerId } from './keyed-producer-id';
+import { isKeyedProducerId, keyDigest } from './keyed-producer-id';
 import { ProducerIdIndex } from './producer-id-index';
 import { CompletedKeys } from './completed-keys';
 
@@ -47,9 +46,9 @@ function journalFailure(err: unknown): EngineError {
   return new EngineError('KAFKA_STORAGE_ERROR', `The idempotency key journal failed: ${(err as Error).message}`, { cause: err });
 }
 
-/** A keyed request's receipt id: derived from the key, so it can be looked up after a restart. */
-export function keyedReceiptId(key: string): string {
-  return `k${createHash('sha256').update(key, 'utf8').digest('hex').slice(0, 32)}`;
+/** A keyed request's receipt id: derived from the key (`digest`: its keyDigest), so it can be looked up after a restart. */
+export function keyedReceiptId(key: string, digest = keyDigest(key)): string {
+  return `k${digest.slice(0, 32)}`;
 }
 
 /**
@@ -190,18 +189,21 @@ export class IdempotencyKeyStore {
     return key === undefined ? undefined : this.get(key);
   }
 
-  /** A new entry, in memory only until its intent is written. Synchronous: no repeat can slip in. */
-  begin(key: string, fingerprint: string, async: boolean): KeyEntry {
+  /**
+   * A new entry, in memory only until its intent is written. Synchronous: no repeat can slip in.
+   * `digest`: the key's keyDigest, if the caller has it.
+   */
+  begin(key: string, fingerprint: string, async: boolean, digest?: string): KeyEntry {
     if (this.entries.has(key)) throw new Error(`idempotency key '${key}' already has an entry`);
-    const entry = this.insert(key, fingerprint, this.now(), async);
+    const entry = this.insert(key, fingerprint, this.now(), async, digest);
     this.evict();
     return entry;
   }
 
-  private insert(key: string, fingerprint: string, createdAt: number, async: boolean): KeyEntry {
+  private insert(key: string, fingerprint: string, createdAt: number, async: boolean, digest?: string): KeyEntry {
     const entry: KeyEntry = { key, fingerprint, createdAt, async };
     this.entries.set(key, entry);
-    if (async) this.byReceipt.set(keyedReceiptId(key), key);
+    if (async) this.byReceipt.set(keyedReceiptId(key, digest), key);
     return entry;
   }
 

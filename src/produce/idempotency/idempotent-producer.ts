@@ -7,7 +7,7 @@ import { deferred, type Deferred } from '../../coordinator/group/deferred';
 import { ProducerLane } from './producer-lanes';
 import { decodeAssignment, encodeAssignment, encodeOutcomes, type IntentRecord } from './idempotency-records';
 import { keyedReceiptId, type IdempotencyKeyStore, type KeyEntry } from './idempotency-key-store';
-import { isKeyedProducerId, keyedProducerId } from './keyed-producer-id';
+import { isKeyedProducerId, keyDigest, keyedProducerId } from './keyed-producer-id';
 
 export interface KeyedProduceRequest {
   key: string;
@@ -77,8 +77,8 @@ export class IdempotentProducer {
     private readonly produce: ProduceService,
     private readonly store: IdempotencyKeyStore,
     private readonly logger: Logger,
-    /** Tests give one that collides. */
-    private readonly producerIdOf: (key: string) => number = keyedProducerId,
+    /** Tests give one that collides. `digest`: the key's keyDigest, if the caller has it. */
+    private readonly producerIdOf: (key: string, digest?: string) => number = keyedProducerId,
   ) {}
 
   /** Replays the key journal now (it would be on the first keyed request): it blocks while it reads. */
@@ -90,18 +90,23 @@ export class IdempotentProducer {
   async send(request: KeyedProduceRequest): Promise<KeyedProduceRun> {
     this.store.start();
     const entry = this.store.get(request.key);
-    if (entry === undefined) return this.run(this.store.begin(request.key, request.fingerprint, request.async), request, undefined);
+    if (entry === undefined) {
+      // The key's one SHA-256, for what is taken from it: its receipt id, its own producer id.
+      const digest = request.async || this.produce.honoursCallerProducerIds ? keyDigest(request.key) : undefined;
+      return this.run(this.store.begin(request.key, request.fingerprint, request.async, digest), request, undefined, digest);
+    }
     if (entry.fingerprint !== request.fingerprint) {
       throw new ApiError(
         'IDEMPOTENCY_KEY_REUSED',
         `Idempotency-Key '${request.key}' was first used for a different request (another path, content type or body)`,
       );
     }
-    const receiptId = entry.async ? keyedReceiptId(request.key) : '';
+    const digest = entry.async ? keyDigest(request.key) : undefined;
+    const receiptId = entry.async ? keyedReceiptId(request.key, digest) : '';
     const outcomes = this.store.outcomesOf(entry);
     if (outcomes !== undefined) return { done: Promise.resolve(outcomes), repeated: true, async: entry.async, receiptId };
     if (entry.inFlight !== undefined) return { done: entry.inFlight, repeated: true, async: entry.async, receiptId };
-    return this.run(entry, request, entry.intent);
+    return this.run(entry, request, entry.intent, digest);
   }
 
   /**
@@ -123,11 +128,13 @@ export class IdempotentProducer {
     await this.store.close();
   }
 
-  private async run(entry: KeyEntry, request: KeyedProduceRequest, resume: IntentRecord | undefined): Promise<KeyedProduceRun> {
+  /** `digest`: the key's keyDigest, if `send` took it. */
+  private async run(entry: KeyEntry, request: KeyedProduceRequest, resume: IntentRecord | undefined, digest: string | undefined): Promise<KeyedProduceRun> {
     const gate = deferred<ProduceOutcome[]>();
     entry.inFlight = gate.promise;
-    const keyed = resume === undefined ? this.keyedLane(entry) : undefined;
-    if (keyed !== undefined) return this.runKeyed(entry, request, keyed, gate);
+    const receiptId = entry.async ? keyedReceiptId(entry.key, digest) : '';
+    const keyed = resume === undefined ? this.keyedLane(entry, digest) : undefined;
+    if (keyed !== undefined) return this.runKeyed(entry, request, keyed, gate, receiptId);
     let lane: ProducerLane | undefined;
     let intentTried = false;
     let sent: ProduceSend;
@@ -157,18 +164,24 @@ export class IdempotentProducer {
       gate.reject(err);
       throw err;
     }
-    return this.answered(entry, sent.done, sent.settled, gate, request.acks, lane, resume !== undefined);
+    return this.answered(entry, sent.done, sent.settled, gate, request.acks, lane, resume !== undefined, receiptId);
   }
 
   /** The key's own producer, unless the engine cannot keep it or another key of the table holds its id. */
-  private keyedLane(entry: KeyEntry): ProducerLane | undefined {
+  private keyedLane(entry: KeyEntry, digest: string | undefined): ProducerLane | undefined {
     if (!this.produce.honoursCallerProducerIds) return undefined;
-    const producerId = entry.producerId ?? this.producerIdOf(entry.key);
+    const producerId = entry.producerId ?? this.producerIdOf(entry.key, digest);
     return this.store.claimProducerId(entry, producerId) ? new ProducerLane(producerId, 0, true) : undefined;
   }
 
   /** A request sent as its key's own producer: appends first, the intent on this turn's journal write (class comment). */
-  private async runKeyed(entry: KeyEntry, request: KeyedProduceRequest, lane: ProducerLane, gate: Deferred<ProduceOutcome[]>): Promise<KeyedProduceRun> {
+  private async runKeyed(
+    entry: KeyEntry,
+    request: KeyedProduceRequest,
+    lane: ProducerLane,
+    gate: Deferred<ProduceOutcome[]>,
+    receiptId: string,
+  ): Promise<KeyedProduceRun> {
     let plan: ProducePlan;
     try {
       plan = await this.produce.plan(request.topic, request.records, undefined, lane.producerId);
@@ -192,7 +205,7 @@ export class IdempotentProducer {
         throw keyReusedInLog(err, entry.key);
       },
     );
-    const run = this.answered(entry, done, sent.settled, gate, request.acks, lane, false);
+    const run = this.answered(entry, done, sent.settled, gate, request.acks, lane, false, receiptId);
     // A 202's receipt must be found after a kill -9: the intent is written before it is answered.
     if (entry.async) await written.catch(() => undefined);
     return run;
@@ -207,6 +220,7 @@ export class IdempotentProducer {
     acks: Acks,
     lane: ProducerLane | undefined,
     resumed: boolean,
+    receiptId: string,
   ): KeyedProduceRun {
     // The closure that lives until the outcome is written holds neither the request nor its
     // outcomes (nor the gate, which resolves with them): a batch's records would outlive its answer.
@@ -214,7 +228,7 @@ export class IdempotentProducer {
     const settling = settled.then((settlement) => this.settle(entry, succeeded, acks, lane, resumed, settlement));
     this.settling.add(settling);
     void settling.finally(() => this.settling.delete(settling));
-    return { done: gate.promise, repeated: false, async: entry.async, receiptId: entry.async ? keyedReceiptId(entry.key) : '' };
+    return { done: gate.promise, repeated: false, async: entry.async, receiptId };
   }
 
   private intentFor(entry: KeyEntry, plan: ProducePlan, lane: ProducerLane | undefined): IntentRecord {

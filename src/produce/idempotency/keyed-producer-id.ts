@@ -16,9 +16,17 @@ export const KEYED_PRODUCER_ID_BITS = 52;
  * of any pair is about n^2 / 2^53 (200,000 keys: 4e-6); the key table detects it for the keys it
  * holds (IdempotencyKeyStore.claimProducerId) and sends the later key under an allocated id instead.
  */
-export function keyedProducerId(key: string): number {
+export function keyedProducerId(key: string, digest = keyDigest(key)): number {
   // 13 hex digits: 52 bits (a string is cheaper to get than a Buffer).
-  return CALLER_PRODUCER_ID_BASE + parseInt(hash('sha256', key, 'hex').slice(0, 13), 16);
+  return CALLER_PRODUCER_ID_BASE + parseInt(digest.slice(0, 13), 16);
+}
+
+/**
+ * SHA-256 of an Idempotency-Key, hex. The key's producer id and its receipt id (keyedReceiptId) are
+ * both taken from it: a request that needs both hashes its key once and hands the digest to each.
+ */
+export function keyDigest(key: string): string {
+  return hash('sha256', key, 'hex');
 }
 
 /** True for an id a caller derived (never one allocateProducerIds handed out). */
