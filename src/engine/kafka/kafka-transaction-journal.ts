@@ -1,13 +1,11 @@
 import type { Logger } from 'pino';
 import { isEngineError } from '../engine-error';
 import type { StorageEngine } from '../storage-engine';
+import { replayPartition } from '../../coordinator/internal-partition';
 import type { TransactionMetadata } from '../../coordinator/transaction/transaction-metadata';
 
 /** The journal topic's default name: internal to Basket (`__`), so the HTTP layer never writes to it. */
 export const TRANSACTION_ANSWERS_TOPIC = '__basket_transaction_answers';
-
-/** Fetches of the journal at start, at most (a compacted topic of one record per transactional id). */
-const MAX_REPLAY_FETCHES = 100_000;
 
 /**
  * What Kafka's transaction coordinator does not keep for Basket: the answer to a keyed commit or
@@ -45,26 +43,17 @@ export class KafkaTransactionJournal {
       }
     }
     const states = new Map<string, TransactionMetadata>();
-    let offset = (await this.engine.listOffset(this.topic, 0, 'earliest')).offset;
-    const end = (await this.engine.listOffset(this.topic, 0, 'latest')).offset;
-    for (let round = 0; offset < end && round < MAX_REPLAY_FETCHES; round++) {
-      const res = await this.engine.fetch({ partitions: [{ topic: this.topic, partition: 0, offset }], maxBytes: 1 << 20, maxWaitMs: 0, isolationLevel: 'read_uncommitted' });
-      const p = res.partitions[0]!;
-      if (p.error !== undefined) throw p.error;
-      for (const r of p.records) {
-        if (r.key === null) continue;
-        const id = r.key.toString('utf8');
-        if (r.value === null) {
-          states.delete(id);
-          continue;
-        }
-        const meta = decode(r.value);
-        if (meta === undefined) this.logger.warn({ topic: this.topic, offset: r.offset }, 'skipping a transaction answer of an unknown version');
-        else states.set(id, meta);
+    await replayPartition(this.engine, this.topic, 0, (r) => {
+      if (r.key === null) return;
+      const id = r.key.toString('utf8');
+      if (r.value === null) {
+        states.delete(id);
+        return;
       }
-      if (p.nextOffset <= offset) break;
-      offset = p.nextOffset;
-    }
+      const meta = decode(r.value);
+      if (meta === undefined) this.logger.warn({ topic: this.topic, offset: r.offset }, 'skipping a transaction answer of an unknown version');
+      else states.set(id, meta);
+    });
     this.enabled = true;
     return [...states.values()];
   }
