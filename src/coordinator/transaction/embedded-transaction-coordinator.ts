@@ -263,7 +263,7 @@ export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
     if (done.generated === true) {
       // No client can name it again: a tombstone, and `describe` answers from memory while it lasts.
       await this.write(done.transactionalId, null, 1);
-      this.apply(done.transactionalId, null);
+      this.registry.apply(done.transactionalId, null);
     }
     return done;
   }
@@ -305,7 +305,7 @@ export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
    */
   private async persist(meta: TransactionMetadata, acks: Acks = -1): Promise<void> {
     await this.write(meta.transactionalId, meta, acks);
-    this.apply(meta.transactionalId, meta);
+    this.registry.apply(meta.transactionalId, meta);
   }
 
   private async write(transactionalId: string, meta: TransactionMetadata | null, acks: Acks = -1): Promise<void> {
@@ -317,11 +317,6 @@ export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
       throw new TransactionError('COORDINATOR_NOT_AVAILABLE', `Could not write to ${TRANSACTION_STATE_TOPIC}-${partition}: ${message(err)}`, { cause: err });
     }
   }
-
-  private apply(transactionalId: string, meta: TransactionMetadata | null): void {
-    this.registry.apply(transactionalId, meta);
-  }
-
 
   private async nextProducerId(): Promise<number> {
     if (this.ids.count === 0) this.ids = await this.engine.allocateProducerIds!(PRODUCER_ID_BLOCK);
@@ -339,7 +334,7 @@ export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
     return replayPartition(this.engine, TRANSACTION_STATE_TOPIC, partition, (r) => {
       const decoded = decodeTransactionRecord(r.key, r.value);
       if (decoded === undefined) this.logger.warn({ partition, offset: r.offset }, 'skipping a transaction state record of an unknown version');
-      else this.apply(decoded.transactionalId, decoded.meta);
+      else this.registry.apply(decoded.transactionalId, decoded.meta);
     });
   }
 }

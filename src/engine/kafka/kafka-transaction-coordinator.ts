@@ -107,17 +107,17 @@ export class KafkaTransactionCoordinator implements TransactionCoordinator {
   }
 
   private async checkCluster(): Promise<void> {
-    const needed: Array<[number, string, number]> = [
-      [API_KEYS.InitProducerId, 'InitProducerId', 0],
-      [API_KEYS.AddPartitionsToTxn, 'AddPartitionsToTxn', 0],
-      [API_KEYS.AddOffsetsToTxn, 'AddOffsetsToTxn', 0],
-      [API_KEYS.EndTxn, 'EndTxn', 0],
-      [API_KEYS.TxnOffsetCommit, 'TxnOffsetCommit', 0],
+    const needed: Array<[number, string]> = [
+      [API_KEYS.InitProducerId, 'InitProducerId'],
+      [API_KEYS.AddPartitionsToTxn, 'AddPartitionsToTxn'],
+      [API_KEYS.AddOffsetsToTxn, 'AddOffsetsToTxn'],
+      [API_KEYS.EndTxn, 'EndTxn'],
+      [API_KEYS.TxnOffsetCommit, 'TxnOffsetCommit'],
     ];
-    if (this.options.requireMarkers !== false) needed.push([API_KEYS.WriteTxnMarkers, 'WriteTxnMarkers', 0]);
-    for (const [key, name, min] of needed) {
+    if (this.options.requireMarkers !== false) needed.push([API_KEYS.WriteTxnMarkers, 'WriteTxnMarkers']);
+    for (const [key, name] of needed) {
       try {
-        await this.txn.requireApi(key, name, min);
+        await this.txn.requireApi(key, name);
       } catch (err) {
         const mapped = toTransactionError(err, 'check the cluster for transactions');
         if (mapped instanceof TransactionError && mapped.code === 'COORDINATOR_NOT_AVAILABLE') throw mapped;
