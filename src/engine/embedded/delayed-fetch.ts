@@ -15,13 +15,13 @@ interface ReadPass<P> {
 /** What a fetch answers per partition, built from a read of the log's batches. */
 interface PartitionAnswer<P> {
   fromRead(log: PartitionLog, read: LogBatchRead): P;
-  /** A partition with nothing to show: an error, or no budget left. */
-  nothing(topic: string, partition: number, offset: number): P;
+  /** A partition with nothing to show: an error, or no budget left; the log's offsets where it has one, else -1. */
+  nothing(topic: string, partition: number, offset: number, log: PartitionLog | undefined): P;
 }
 
 const recordsAnswer: PartitionAnswer<FetchPartitionResult> = {
   fromRead: (log, read) => ({ ...positions(log, read), records: log.decodeRead(read) }),
-  nothing: (topic, partition, offset) => ({ topic, partition, records: [], nextOffset: offset, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1 }),
+  nothing: (topic, partition, offset, log) => ({ ...nothingRead(topic, partition, offset, log), records: [] }),
 };
 
 const cursorAnswer: PartitionAnswer<FetchCursorPartitionResult> = {
@@ -29,7 +29,7 @@ const cursorAnswer: PartitionAnswer<FetchCursorPartitionResult> = {
     const records = new BatchRecordCursor(read.batches, read.from, read.upTo, JsonValueMemo.segmentName(log.topic, log.partition, read.segmentBaseOffset));
     return { ...positions(log, read), records, empty: records.empty };
   },
-  nothing: (topic, partition, offset) => ({ topic, partition, records: NO_RECORDS, empty: true, nextOffset: offset, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1 }),
+  nothing: (topic, partition, offset, log) => ({ ...nothingRead(topic, partition, offset, log), records: NO_RECORDS, empty: true }),
 };
 
 function positions(log: PartitionLog, read: LogBatchRead) {
@@ -41,6 +41,17 @@ function positions(log: PartitionLog, read: LogBatchRead) {
     highWatermark: log.highWatermark,
     lastStableOffset: log.lastStableOffset,
     logStartOffset: log.logStartOffset,
+  };
+}
+
+function nothingRead(topic: string, partition: number, offset: number, log: PartitionLog | undefined) {
+  return {
+    topic,
+    partition,
+    nextOffset: offset,
+    highWatermark: log?.highWatermark ?? -1,
+    lastStableOffset: log?.lastStableOffset ?? -1,
+    logStartOffset: log?.logStartOffset ?? -1,
   };
 }
 
@@ -112,7 +123,7 @@ async function readAll<P>(request: FetchRequest, logOf: LogOf, answer: Partition
     const log = logOf(p.topic, p.partition);
     if (log === undefined) {
       hasError = true;
-      partitions.push(withError(answer.nothing(p.topic, p.partition, p.offset), new EngineError('UNKNOWN_TOPIC_OR_PARTITION', `Partition ${p.topic}-${p.partition} not found`)));
+      partitions.push(withError(answer.nothing(p.topic, p.partition, p.offset, undefined), new EngineError('UNKNOWN_TOPIC_OR_PARTITION', `Partition ${p.topic}-${p.partition} not found`)));
       continue;
     }
     const budget = Math.min(p.maxBytes ?? request.maxBytes, request.maxBytes - bytes);
@@ -122,12 +133,12 @@ async function readAll<P>(request: FetchRequest, logOf: LogOf, answer: Partition
         bytes += read.bytes;
         partitions.push(answer.fromRead(log, read));
       } else {
-        partitions.push({ ...answer.nothing(p.topic, p.partition, p.offset), highWatermark: log.highWatermark, lastStableOffset: log.lastStableOffset, logStartOffset: log.logStartOffset });
+        partitions.push(answer.nothing(p.topic, p.partition, p.offset, log));
       }
     } catch (err) {
       if (!isEngineError(err)) throw err;
       hasError = true;
-      partitions.push({ ...withError(answer.nothing(p.topic, p.partition, p.offset), err), highWatermark: log.highWatermark, lastStableOffset: log.lastStableOffset, logStartOffset: log.logStartOffset });
+      partitions.push(withError(answer.nothing(p.topic, p.partition, p.offset, log), err));
     }
   }
   return { partitions, bytes, hasError };
