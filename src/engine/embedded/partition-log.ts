@@ -181,16 +181,16 @@ export class PartitionLog {
     if (this.closed) return Promise.reject(new EngineError('ENGINE_CLOSED', 'The storage engine is closed'));
     const count = records.length;
     if (count === 0) return Promise.reject(new EngineError('INVALID_REQUEST', 'An append needs at least one record'));
+    const now = this.now();
     if (producer !== undefined) {
       let duplicate: BatchMetadata | undefined;
       try {
-        duplicate = this.producerState.check(producer.producerId, producer.producerEpoch, producer.baseSequence, count, this.now());
+        duplicate = this.producerState.check(producer.producerId, producer.producerEpoch, producer.baseSequence, count, now);
       } catch (err) {
         return Promise.reject(err);
       }
       if (duplicate !== undefined) return answerDuplicate(this, duplicate, acks);
     }
-    const now = this.now();
     const logAppendTime = this.config.timestampType === 'LogAppendTime';
     let maxTimestamp = -1;
     let missingTimestamp = false;
