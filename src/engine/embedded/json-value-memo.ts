@@ -36,8 +36,7 @@ export class JsonValueMemo {
 
   /** The name of a batch as a reader scanned it from the log. */
   static keyOf(where: string, batch: ScannedBatch): string {
-    const crc = batch.buf.readUInt32BE(batch.pos + CRC_OFFSET);
-    return `${where}@${batch.filePosition}:${batch.header.baseOffset}:${batch.header.sizeInBytes}:${crc}`;
+    return batchName(where, batch.filePosition, batch.header.baseOffset, batch.header.sizeInBytes, batch.buf.readUInt32BE(batch.pos + CRC_OFFSET));
   }
 
   /**
@@ -46,7 +45,7 @@ export class JsonValueMemo {
    * once a reader scans it back.
    */
   static keyOfWritten(where: string, filePosition: number, baseOffset: number, bytes: Buffer): string {
-    return `${where}@${filePosition}:${baseOffset}:${bytes.length}:${bytes.readUInt32BE(CRC_OFFSET)}`;
+    return batchName(where, filePosition, baseOffset, bytes.length, bytes.readUInt32BE(CRC_OFFSET));
   }
 
   /** How readers and writers name a segment of a partition (as corruption messages do). */
@@ -85,6 +84,11 @@ export class JsonValueMemo {
     this.order = [];
     this.oldest = 0;
   }
+}
+
+/** The one spelling of a batch's name, for readers (keyOf) and writers (keyOfWritten) alike. */
+function batchName(where: string, filePosition: number, baseOffset: number, sizeInBytes: number, crc: number): string {
+  return `${where}@${filePosition}:${baseOffset}:${sizeInBytes}:${crc}`;
 }
 
 /** The engine's memo: one per process, as the stored bytes it describes are the process's own files. */
