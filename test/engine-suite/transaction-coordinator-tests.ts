@@ -5,6 +5,7 @@ import type { TransactionCoordinator } from '../../src/coordinator/transaction/t
 import type { TransactionMetadata } from '../../src/coordinator/transaction/transaction-metadata';
 import type { StorageEngine } from '../../src/engine/storage-engine';
 import type { SuiteContext } from './suite';
+import { eventually } from './group-helpers';
 import { record, text } from './suite-helpers';
 
 /** A transactional append of the session, as the HTTP transactions layer makes it. */
@@ -44,6 +45,13 @@ async function withCoordinator(s: SuiteContext, fn: (c: TransactionCoordinator) 
   }
 }
 
+/** A new one-partition topic and a transaction of `<topic>-tx` begun over its partition 0. */
+async function beginOnNewTopic(s: SuiteContext, coordinator: TransactionCoordinator, name: string): Promise<{ topic: string; meta: TransactionMetadata }> {
+  const topic = s.topicName(name);
+  await s.current.createTopic(topic, 1);
+  return { topic, meta: await coordinator.begin({ transactionalId: `${topic}-tx`, partitions: [{ topic, partition: 0 }] }) };
+}
+
 /**
  * Transactions through the engine's own transaction coordinator (the embedded one, or Kafka's), as
  * the HTTP transactions layer drives them: begin with partitions, transactional appends with the
@@ -52,10 +60,8 @@ async function withCoordinator(s: SuiteContext, fn: (c: TransactionCoordinator) 
 export function defineTransactionCoordinatorTests(s: SuiteContext): void {
   s.it('transaction coordinator: a committed transaction is read by read_committed readers', ['coordinatedTransactions'], () =>
     withCoordinator(s, async (coordinator) => {
-      const { engine, createTopic } = s.current;
-      const topic = s.topicName('tc-commit');
-      await createTopic(topic, 1);
-      const meta = await coordinator.begin({ transactionalId: `${topic}-tx`, partitions: [{ topic, partition: 0 }] });
+      const { engine } = s.current;
+      const { topic, meta } = await beginOnNewTopic(s, coordinator, 'tc-commit');
       await appendIn(engine, meta, topic, ['one', 'two']);
       await appendIn(engine, meta, topic, ['three'], 2);
       assert.equal((await coordinator.end(meta.transactionId, true)).state, 'CompleteCommit');
@@ -65,10 +71,8 @@ export function defineTransactionCoordinatorTests(s: SuiteContext): void {
 
   s.it('transaction coordinator: open records are held back and aborted ones never shown to read_committed', ['coordinatedTransactions', 'transactionMarkers'], () =>
     withCoordinator(s, async (coordinator) => {
-      const { engine, createTopic } = s.current;
-      const topic = s.topicName('tc-abort');
-      await createTopic(topic, 1);
-      const aborted = await coordinator.begin({ transactionalId: `${topic}-tx`, partitions: [{ topic, partition: 0 }] });
+      const { engine } = s.current;
+      const { topic, meta: aborted } = await beginOnNewTopic(s, coordinator, 'tc-abort');
       await appendIn(engine, aborted, topic, ['dropped']);
       assert.deepEqual(await committedValues(engine, topic), [], 'an open transaction is held back');
       await coordinator.end(aborted.transactionId, false);
@@ -76,22 +80,15 @@ export function defineTransactionCoordinatorTests(s: SuiteContext): void {
       await appendIn(engine, kept, topic, ['kept']);
       await coordinator.end(kept.transactionId, true);
       // Kafka writes markers after answering EndTxn: bounded wait for the last stable offset to pass them.
-      const deadline = Date.now() + 5000;
-      let seen = await committedValues(engine, topic);
-      while (seen.length === 0 && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 20));
-        seen = await committedValues(engine, topic);
-      }
+      let seen: Array<string | null> = [];
+      await eventually('the committed transaction is read_committed', async () => (seen = await committedValues(engine, topic)).length > 0, 5000);
       assert.deepEqual(seen, ['kept']);
     }),
   );
 
   s.it('transaction coordinator: a new session of the transactional id fences the open one', ['coordinatedTransactions'], () =>
     withCoordinator(s, async (coordinator) => {
-      const { createTopic } = s.current;
-      const topic = s.topicName('tc-fence');
-      await createTopic(topic, 1);
-      const first = await coordinator.begin({ transactionalId: `${topic}-tx`, partitions: [{ topic, partition: 0 }] });
+      const { topic, meta: first } = await beginOnNewTopic(s, coordinator, 'tc-fence');
       const second = await coordinator.begin({ transactionalId: `${topic}-tx` });
       await assert.rejects(coordinator.end(first.transactionId, true), (e: unknown) => isTransactionError(e, 'PRODUCER_FENCED'));
       assert.equal((await coordinator.end(second.transactionId, true)).state, 'CompleteCommit');
@@ -100,10 +97,8 @@ export function defineTransactionCoordinatorTests(s: SuiteContext): void {
 
   s.it("transaction coordinator: a fenced session's late append is refused by the partition", ['coordinatedTransactions', 'transactionMarkers'], () =>
     withCoordinator(s, async (coordinator) => {
-      const { engine, createTopic } = s.current;
-      const topic = s.topicName('tc-late');
-      await createTopic(topic, 1);
-      const first = await coordinator.begin({ transactionalId: `${topic}-tx`, partitions: [{ topic, partition: 0 }] });
+      const { engine } = s.current;
+      const { topic, meta: first } = await beginOnNewTopic(s, coordinator, 'tc-late');
       await appendIn(engine, first, topic, ['early']);
       await coordinator.begin({ transactionalId: `${topic}-tx` });
       await assert.rejects(appendIn(engine, first, topic, ['late'], 1), (e: unknown) => isEngineError(e) && (e.code === 'INVALID_PRODUCER_EPOCH' || e.code === 'PRODUCER_FENCED'));
