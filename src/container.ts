@@ -84,14 +84,13 @@ export function createContainer(config: BasketConfig, logger: Logger): Dependenc
   c.register(TOKENS.TransactionCoordinator, {
     useFactory: once((d) => {
       const engine = d.resolve<StorageEngine>(TOKENS.StorageEngine);
-      if (engine instanceof KafkaEngine) {
-        return engine.transactionCoordinator({ defaultTimeoutMs: config.transaction.defaultTimeoutMs, maxTimeoutMs: config.transaction.maxTimeoutMs });
-      }
+      const timeouts = { defaultTimeoutMs: config.transaction.defaultTimeoutMs, maxTimeoutMs: config.transaction.maxTimeoutMs };
+      if (engine instanceof KafkaEngine) return engine.transactionCoordinator(timeouts);
       const groups = d.isRegistered(TOKENS.GroupCoordinator) ? d.resolve<GroupCoordinator>(TOKENS.GroupCoordinator) : undefined;
       return new EmbeddedTransactionCoordinator(
-        d.resolve<StorageEngine>(TOKENS.StorageEngine),
+        engine,
         groups instanceof EmbeddedGroupCoordinator ? groups : undefined,
-        { defaultTimeoutMs: config.transaction.defaultTimeoutMs, maxTimeoutMs: config.transaction.maxTimeoutMs },
+        timeouts,
         logger.child({ component: 'transaction-coordinator' }),
       );
     }),
