@@ -19,10 +19,6 @@ export class SubscriberRing<T> {
     return this.order.length;
   }
 
-  has(member: T): boolean {
-    return this.slots.has(member);
-  }
-
   at(index: number): T | undefined {
     return this.order[index];
   }
