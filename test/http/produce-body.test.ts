@@ -294,6 +294,11 @@ test('with the body\'s bytes, json values of an ASCII body are views of those by
   const accented = '{"records":[{"value":"é"},{"value":{"a":"ü"}}]}';
   const other = parseProduceBody(accented, 'json', Buffer.from(accented, 'utf8'));
   assert.deepEqual(other.records.map((r) => r.value), ['"é"', '{"a":"ü"}']);
+
+  // a Latin-1 'é' (0xe9) is invalid UTF-8: one byte and one character (U+FFFD), as many bytes as characters
+  const latin1 = Buffer.concat([Buffer.from('{"records":[{"value":"caf'), Buffer.from([0xe9]), Buffer.from('"}]}')]);
+  const invalid = parseProduceBody(latin1.toString(), 'json', latin1);
+  assert.equal(invalid.records[0]?.value, '"caf\ufffd"', 'the text the scanner checked, not the raw byte');
 });
 
 test('the fast skip accepts every valid document itself and refuses every invalid one (no fallback hides it)', () => {

@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import { ApiError } from '../../errors';
 import type { EmbeddedFormat } from '../media-types';
 import type { WireHeaders } from '../../produce/record-serde';
@@ -57,8 +58,9 @@ export function parseProduceBody(text: string, format: EmbeddedFormat, bytes?: B
   const s = new JsonScanner(text);
   // ASCII bytes are one per character, so a value's characters [start, end) are its bytes [start,
   // end): the value is taken as a view of the body's bytes, which the engine copies as they are,
-  // instead of a string it would encode again
-  const ascii = bytes !== undefined && bytes.length === text.length ? bytes : undefined;
+  // instead of a string it would encode again. Equal lengths alone do not make a body ASCII: each
+  // invalid UTF-8 byte is one character too (U+FFFD), which the view would store raw.
+  const ascii = bytes !== undefined && bytes.length === text.length && isAscii(bytes) ? bytes : undefined;
   // the default JSON parser drops a leading byte order mark
   if (text.charCodeAt(0) === 0xfeff) s.pos = 1;
   const shape = new ShapeErrors();
