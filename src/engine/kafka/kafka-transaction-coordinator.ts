@@ -10,6 +10,7 @@ import { mergeOffsets, mergePartitions, transition, type TransactionMetadata, ty
 import { delay } from './delay';
 import type { StorageEngine } from '../storage-engine';
 import { KafkaGroupConnection } from './kafka-group-connection';
+import { byTopic } from './kafka-group-coordinator';
 import { KafkaTransactionJournal, TRANSACTION_ANSWERS_TOPIC } from './kafka-transaction-journal';
 import { isConcurrentTransactions, toTransactionError } from './kafka-transaction-errors';
 import { API_KEYS, COORDINATOR_TYPE, type KjsCluster, type KjsTxnBroker, type KjsTxnProducer } from './kafkajs-internals';
@@ -214,14 +215,9 @@ export class KafkaTransactionCoordinator implements TransactionCoordinator {
       if (request.memberId !== '') await this.checkMember(request.groupId, request.memberId, request.generationId);
       await this.guarded(meta, async () => {
         await this.onTxnCoordinator(id, `add the offsets of group '${request.groupId}' to transaction ${transactionId}`, (b) => b.addOffsetsToTxn({ ...producer, groupId: request.groupId }));
-        const topics = new Map<string, Array<{ partition: number; offset: string; metadata: string | null }>>();
-        for (const o of request.offsets) {
-          const list = topics.get(o.topic) ?? [];
-          list.push({ partition: o.partition, offset: String(o.offset), metadata: o.metadata });
-          topics.set(o.topic, list);
-        }
+        const topics = byTopic(request.offsets, (o) => ({ partition: o.partition, offset: String(o.offset), metadata: o.metadata }));
         await this.groups.onCoordinator(request.groupId, `commit offsets of group '${request.groupId}' in transaction ${transactionId}`, (b) =>
-          b.txnOffsetCommit({ ...producer, groupId: request.groupId, topics: [...topics].map(([topic, partitions]) => ({ topic, partitions })) }),
+          b.txnOffsetCommit({ ...producer, groupId: request.groupId, topics }),
         );
       });
       const next = transition(meta, 'Ongoing', { pendingOffsets: mergeOffsets(meta.pendingOffsets, request.groupId, request.offsets) }, this.now());
@@ -284,11 +280,8 @@ export class KafkaTransactionCoordinator implements TransactionCoordinator {
   }
 
   private async addToKafka(meta: TransactionMetadata, partitions: TxnTopicPartition[]): Promise<void> {
-    const topics = new Map<string, number[]>();
-    for (const tp of partitions) topics.set(tp.topic, [...(topics.get(tp.topic) ?? []), tp.partition]);
-    await this.onTxnCoordinator(meta.transactionalId, `add partitions to transaction ${meta.transactionId}`, (b) =>
-      b.addPartitionsToTxn({ ...producerOf(meta), topics: [...topics].map(([topic, ps]) => ({ topic, partitions: ps })) }),
-    );
+    const topics = byTopic(partitions, (tp) => tp.partition);
+    await this.onTxnCoordinator(meta.transactionalId, `add partitions to transaction ${meta.transactionId}`, (b) => b.addPartitionsToTxn({ ...producerOf(meta), topics }));
   }
 
   /** A request to the transactional id's coordinator, retried while Kafka answers CONCURRENT_TRANSACTIONS. */
