@@ -8,7 +8,7 @@ import { isKeyedProducerId, keyDigest, keyedProducerId } from '../../src/produce
 import { keyedReceiptId } from '../../src/produce/idempotency/idempotency-key-store';
 import { ProducerStateManager, type BatchMetadata } from '../../src/engine/embedded/producer-state-manager';
 import { PRODUCER_ID_BLOCK_FILE, ProducerIdManager } from '../../src/engine/embedded/producer-id-manager';
-import { ProducerIdIndex } from '../../src/produce/idempotency/producer-id-index';
+import { ProducerIdIndex } from '../../src/engine/producer-id-index';
 import { tempDir } from '../engine/embedded/helpers';
 
 test('a key\'s producer id: 2^52 plus the first 52 bits of SHA-256 of the key, a safe integer, the same for the same key', () => {

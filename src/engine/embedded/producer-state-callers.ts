@@ -1,8 +1,7 @@
+import { ProducerIdIndex } from '../producer-id-index';
 import type { Acks, AppendResult } from '../storage-engine';
 import type { BatchMetadata, ProducerStateEntry } from './producer-state-manager';
 
-/** 2^30: ids' low bits below it are small integers, which a Map hashes and holds without allocating. */
-const LOW_BITS = 2 ** 30;
 const FIRST_CAPACITY = 64;
 /** `acks` of a slot whose batch was replayed or restored: nothing of this process to wait for. */
 const NO_ACKS = -128;
@@ -26,8 +25,7 @@ const noop = (): void => undefined;
  *
  * Invariants: slots head .. head + size - 1 (modulo capacity) hold producers oldest first; a slot
  * whose id is -1 was removed out of order and is skipped; `live` counts the others, each indexed
- * once: in `byLowBits` under its id's low bits, or in `overflow` under the whole id when another live
- * id holds those low bits. Slot numbers change only when the ring grows, which re-indexes all.
+ * once in `slots` (ProducerIdIndex) under its id. Slot numbers change only when the ring grows, which re-indexes all.
  */
 export class CallerProducers {
   private capacity = 0;
@@ -46,8 +44,7 @@ export class CallerProducers {
   /** The append's promise of a batch this process appended, until the slot is reused. */
   private written: Array<Promise<AppendResult> | undefined> = [];
   private readonly promoted = new Map<number, ProducerStateEntry>();
-  private readonly byLowBits = new Map<number, number>();
-  private readonly overflow = new Map<number, number>();
+  private readonly slots = new ProducerIdIndex<number>((slot) => this.ids[slot]);
   /**
    * The id of the last lookup that found nothing, until that id is placed: the append of a new
    * producer looks it up twice (check, then update), and a lookup in a Map this large is a cache miss.
@@ -142,8 +139,7 @@ export class CallerProducers {
     this.live = 0;
     this.allocate(0);
     this.promoted.clear();
-    this.byLowBits.clear();
-    this.overflow.clear();
+    this.slots.clear();
     this.resetPending();
   }
 
@@ -176,7 +172,7 @@ export class CallerProducers {
     this.lastTimestamps[slot] = lastTimestamp;
     this.acks[slot] = batch.acks ?? NO_ACKS;
     this.written[slot] = batch.written;
-    this.index(producerId, slot);
+    this.slots.set(producerId, slot);
     this.lastMiss = -1;
     if (batch.written !== undefined) {
       this.pending.push(slot, batch.lastOffset);
@@ -237,26 +233,14 @@ export class CallerProducers {
   }
 
   private slotOf(producerId: number): number {
-    const slot = this.byLowBits.get(producerId % LOW_BITS);
-    if (slot !== undefined && this.ids[slot] === producerId) return slot;
-    const other = this.overflow.size === 0 ? undefined : this.overflow.get(producerId);
-    if (other !== undefined) return other;
+    const slot = this.slots.get(producerId);
+    if (slot !== undefined) return slot;
     this.lastMiss = producerId;
     return -1;
   }
 
-  private index(producerId: number, slot: number): void {
-    const low = producerId % LOW_BITS;
-    const holder = this.byLowBits.get(low);
-    if (holder === undefined) this.byLowBits.set(low, slot);
-    else this.overflow.set(producerId, slot);
-  }
-
   private remove(slot: number): void {
-    const producerId = this.ids[slot];
-    const low = producerId % LOW_BITS;
-    if (this.byLowBits.get(low) === slot) this.byLowBits.delete(low);
-    else this.overflow.delete(producerId);
+    this.slots.delete(this.ids[slot], slot);
     this.ids[slot] = -1;
     this.written[slot] = undefined;
     this.promoted.delete(slot);
@@ -290,8 +274,7 @@ export class CallerProducers {
     const capacity = this.live < this.capacity && this.capacity >= this.maxProducers ? this.capacity : Math.max(FIRST_CAPACITY, this.capacity * 2);
     this.allocate(capacity);
     this.promoted.clear();
-    this.byLowBits.clear();
-    this.overflow.clear();
+    this.slots.clear();
     let to = 0;
     for (let i = 0; i < this.size; i++) {
       let from = this.head + i;
@@ -309,7 +292,7 @@ export class CallerProducers {
       this.written[to] = old.written[from];
       const entry = promoted.get(from);
       if (entry !== undefined) this.promoted.set(to, entry);
-      this.index(old.ids[from], to);
+      this.slots.set(old.ids[from], to);
       to++;
     }
     this.head = 0;

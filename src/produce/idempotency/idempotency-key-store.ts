@@ -5,7 +5,7 @@ import type { ProduceOutcome } from '../produce-service';
 import { IdempotencyJournal } from './idempotency-journal';
 import { decodeKeyRecord, decodeOutcomes, encodeKeyRecord, type IntentRecord, type KeyRecord } from './idempotency-records';
 import { isKeyedProducerId, keyDigest } from './keyed-producer-id';
-import { ProducerIdIndex } from './producer-id-index';
+import { ProducerIdIndex } from '../../engine/producer-id-index';
 import { CompletedKeys } from './completed-keys';
 
 export interface IdempotencyKeyStoreOptions {

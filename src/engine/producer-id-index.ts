@@ -2,8 +2,9 @@
 const LOW_BITS = 2 ** 30;
 
 /**
- * Key table entries (objects, or slots of completed-keys.ts) by their keyed producer id (2^52 and up). Indexed by the id's low 30 bits: a
- * Map costs about half as much per operation with small-integer keys as with numbers of that range
+ * Entries by a caller-derived producer id (2^52 and up, see keyedProducerId): the key table's
+ * entries (objects, or slots of completed-keys.ts) and a partition's caller producers (slots of
+ * producer-state-callers.ts). Indexed by the id's low 30 bits: a Map costs about half as much per operation with small-integer keys as with numbers of that range
  * (measured, 200,000 entries). The few entries whose low bits an entry of another id already holds
  * go to a second map keyed by the whole id. Exact: a lookup compares the whole id.
  */
@@ -32,5 +33,10 @@ export class ProducerIdIndex<T> {
     const low = producerId % LOW_BITS;
     if (this.byLowBits.get(low) === entry) this.byLowBits.delete(low);
     else if (this.overflow.get(producerId) === entry) this.overflow.delete(producerId);
+  }
+
+  clear(): void {
+    this.byLowBits.clear();
+    this.overflow.clear();
   }
 }
