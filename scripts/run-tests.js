@@ -25,5 +25,15 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ['--enable-source-maps', '--test', ...files], { stdio: 'inherit' });
+// Bounds, so that a test that hangs fails the run instead of holding it until CI's time limit:
+// - FILE_TIMEOUT_MS: node applies --test-timeout to each file's whole run too, so it is above the
+//   slowest file (the crash loops, about a minute here) with room for a slower machine;
+// - test-exit-guard.js fails a file whose process lingers after its last test;
+// - RUN_TIMEOUT_MS: the whole run, killed with what it printed so far.
+const FILE_TIMEOUT_MS = 600_000;
+const RUN_TIMEOUT_MS = 40 * 60_000;
+const args = ['--enable-source-maps', '--require', join(__dirname, 'test-exit-guard.js'), `--test-timeout=${FILE_TIMEOUT_MS}`, '--test', ...files];
+const result = spawnSync(process.execPath, args, { stdio: 'inherit', timeout: RUN_TIMEOUT_MS, killSignal: 'SIGKILL' });
+if (result.error) console.error(`run-tests: ${result.error.message}`);
+else if (result.signal) console.error(`run-tests: the test run was stopped (${result.signal}) after ${RUN_TIMEOUT_MS / 60_000} minutes`);
 process.exit(result.status ?? 1);
