@@ -6,6 +6,7 @@ import { MockCluster } from '../kafka-mock/mock-cluster';
 import { connectSse } from '../sse/sse-client';
 import { recordsOf } from '../sse/live-app';
 import { startBasket, postJson } from './process';
+import { onTeardown } from '../teardown';
 
 /**
  * Consumer groups through the real process with BASKET_ENGINE=kafka, on a Kafka-protocol cluster
@@ -31,11 +32,11 @@ async function committedInKafka(brokers: string[], groupId: string, topic: strin
 /** A 3-broker mock cluster with one topic, and Basket on it with BASKET_ENGINE=kafka; both stopped after the test. */
 async function basketOnMock(t: TestContext, topic: string, partitions: number) {
   const cluster = await MockCluster.start(3);
-  t.after(() => cluster.stop());
+  onTeardown(t, () => cluster.stop());
   await cluster.createTopic(topic, partitions, 3);
   // The mock's rebalances wait for the session timeout; a short one keeps the test short.
   const basket = await startBasket({ BASKET_ENGINE: 'kafka', BASKET_KAFKA_BROKERS: cluster.bootstrap, BASKET_KAFKA_GROUP_SESSION_TIMEOUT_MS: '4000' });
-  t.after(() => basket.kill());
+  onTeardown(t, () => basket.kill());
   return { cluster, basket };
 }
 
@@ -117,7 +118,7 @@ test('SSE group= with BASKET_ENGINE=kafka: a stream commits what it delivered to
 
   await produce([4, 5]);
   const second = await connectSse(basket.url, '/topics/feed/events?group=viewers&from=earliest');
-  t.after(() => second.close());
+  onTeardown(t, () => second.close());
   assert.equal(second.status, 200);
   await second.waitForCount(2, 15_000);
   assert.deepEqual(recordsOf(second).map((r) => r.value).sort(), [4, 5], 'only what the group had not been delivered');

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { MockCluster } from '../kafka-mock/mock-cluster';
 import { producerHeader, rawRecords, type RawRecord } from '../engine/kafka/kafka-raw-records';
 import { startBasket, type BasketProcess } from './process';
+import { onTeardown } from '../teardown';
 
 /**
  * A keyed produce through two Basket replicas on the kafka engine (real processes, each with a data
@@ -42,16 +43,16 @@ async function keyedPost(basket: BasketProcess, topic: string): Promise<{ status
 
 test('kafka engine: a keyed produce retried through another replica sends the same batches under the key\'s own producer identity', { timeout: 60_000 }, async (t) => {
   const cluster = await MockCluster.start(1);
-  t.after(() => cluster.stop());
+  onTeardown(t, () => cluster.stop());
   const topic = 'keyed-orders';
   await cluster.createTopic(topic, 3, 1);
   const dirs = [mkdtempSync(join(tmpdir(), 'basket-kafka-keyed-a-')), mkdtempSync(join(tmpdir(), 'basket-kafka-keyed-b-'))];
-  t.after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+  onTeardown(t, () => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
   const env = (dir: string) => ({ BASKET_ENGINE: 'kafka', BASKET_KAFKA_BROKERS: cluster.bootstrap, BASKET_DATA_DIR: dir });
   const a = await startBasket(env(dirs[0]));
-  t.after(() => a.kill());
+  onTeardown(t, () => a.kill());
   const b = await startBasket(env(dirs[1]));
-  t.after(() => b.kill());
+  onTeardown(t, () => b.kill());
 
   const first = await keyedPost(a, topic);
   assert.equal(first.status, 200, JSON.stringify(first.body));

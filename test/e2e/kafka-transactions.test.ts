@@ -15,6 +15,7 @@ import type { StorageEngine } from '../../src/engine/storage-engine';
 import { MockCluster } from '../kafka-mock/mock-cluster';
 import { rawRecords } from '../engine/kafka/kafka-raw-records';
 import { postJson, startBasket } from './process';
+import { onTeardown } from '../teardown';
 
 /**
  * Transactions over HTTP with BASKET_ENGINE=kafka, against librdkafka's mock cluster.
@@ -26,10 +27,10 @@ import { postJson, startBasket } from './process';
  */
 test('BASKET_ENGINE=kafka on a cluster without WriteTxnMarkers: the transaction routes answer 501 with 50101 at once', { timeout: 60_000 }, async (t) => {
   const cluster = await MockCluster.start(3);
-  t.after(() => cluster.stop());
+  onTeardown(t, () => cluster.stop());
   await cluster.createTopic('orders', 1, 1);
   const basket = await startBasket({ BASKET_ENGINE: 'kafka', BASKET_KAFKA_BROKERS: cluster.bootstrap });
-  t.after(() => basket.kill());
+  onTeardown(t, () => basket.kill());
 
   const started = Date.now();
   const begin = await postJson(`${basket.url}/transactions`, {}, 'application/json');
@@ -57,7 +58,7 @@ async function kafkaApp(t: TestContext, cluster: MockCluster): Promise<{ app: Fa
   container.register(TOKENS.TransactionCoordinator, { useValue: engine.transactionCoordinator({ requireMarkers: false }) });
   await engine.start();
   const app = await buildApp(container);
-  t.after(async () => {
+  onTeardown(t, async () => {
     await app.close();
     await engine.close();
     rmSync(dataDir, { recursive: true, force: true });
@@ -72,7 +73,7 @@ async function post(app: FastifyInstance, url: string, body: unknown, headers: R
 
 test('kafka engine, transaction protocol on the mock: the one-shot and multi-step forms over HTTP', { timeout: 60_000 }, async (t) => {
   const cluster = await MockCluster.start(3);
-  t.after(() => cluster.stop());
+  onTeardown(t, () => cluster.stop());
   await cluster.createTopic('orders', 1, 3);
   await cluster.createTopic('audit', 1, 3);
   const { app } = await kafkaApp(t, cluster);
@@ -123,7 +124,7 @@ test('kafka engine, transaction protocol on the mock: the one-shot and multi-ste
 
 test('kafka engine: a keyed one-shot transaction retried after a restart of Basket gets the first answer, and writes nothing again', { timeout: 60_000 }, async (t) => {
   const cluster = await MockCluster.start(1);
-  t.after(() => cluster.stop());
+  onTeardown(t, () => cluster.stop());
   await cluster.createTopic('orders', 1, 1);
   // The mock has no CreateTopics: the answers topic is made through its control channel.
   await cluster.createTopic('__basket_transaction_answers', 1, 1);

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MockCluster } from '../kafka-mock/mock-cluster';
 import { startBasket, postJson } from './process';
+import { onTeardown } from '../teardown';
 
 /**
  * The README's walk-through with BASKET_ENGINE=kafka, against a real Kafka-protocol server
@@ -11,10 +12,10 @@ import { startBasket, postJson } from './process';
  */
 test('README walk-through with BASKET_ENGINE=kafka on a Kafka-protocol cluster', async (t) => {
   const cluster = await MockCluster.start(3);
-  t.after(() => cluster.stop());
+  onTeardown(t, () => cluster.stop());
   await cluster.createTopic('orders', 3, 1);
   const basket = await startBasket({ BASKET_ENGINE: 'kafka', BASKET_KAFKA_BROKERS: cluster.bootstrap });
-  t.after(() => basket.kill());
+  onTeardown(t, () => basket.kill());
 
   const info = (await (await fetch(`${basket.url}/actuator/info`)).json()) as any;
   assert.equal(info.engine, 'kafka');
@@ -54,7 +55,7 @@ test('kafka engine: cluster unreachable at start gives readiness DOWN and fast 5
   const bootstrap = cluster.bootstrap;
   await cluster.stop();
   const basket = await startBasket({ BASKET_ENGINE: 'kafka', BASKET_KAFKA_BROKERS: bootstrap, BASKET_KAFKA_CONNECTION_TIMEOUT_MS: '500' }, 20000, 'liveness');
-  t.after(() => basket.kill());
+  onTeardown(t, () => basket.kill());
   const readiness = await fetch(`${basket.url}/actuator/health/readiness`);
   assert.equal(readiness.status, 503);
   const health = (await readiness.json()) as any;

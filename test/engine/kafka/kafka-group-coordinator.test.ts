@@ -7,6 +7,7 @@ import { KafkaEngine } from '../../../src/engine/kafka/kafka-engine';
 import { MockCluster } from '../../kafka-mock/mock-cluster';
 import { handMember, joinAndSync, rebalance, topicAssignment } from '../../engine-suite/group-helpers';
 import { MOCK_GROUP_SETTINGS, mockEngineOptions, startKafkaGroups, testLogger } from './kafka-group-fixture';
+import { onTeardown } from '../../teardown';
 
 /**
  * KafkaGroupCoordinator on librdkafka's mock cluster, driven by hand as the consumer layer drives
@@ -89,7 +90,7 @@ test('a member its owner no longer uses leaves the group once the session it ask
   // Probed from another coordinator, which does not know the member: probing through its own would
   // count as using it. Until it leaves, Kafka keeps it (its own coordinator heartbeats for it).
   const observer = engine.groupCoordinator(MOCK_GROUP_SETTINGS);
-  t.after(() => observer.close());
+  onTeardown(t, () => observer.close());
   const ref = { groupId: 'g2', memberId: join.memberId, generationId: join.generationId };
   const alive = () => observer.heartbeat(ref).then(() => true, (err: unknown) => (isCoordinatorError(err, 'UNKNOWN_MEMBER_ID') ? false : Promise.reject(err)));
   assert.equal(await alive(), true, 'a member is kept alive by its heartbeat loop between calls');

@@ -4,6 +4,7 @@ import { KafkaEngine } from '../../../src/engine/kafka/kafka-engine';
 import type { KafkaGroupCoordinatorOptions } from '../../../src/engine/kafka/kafka-group-coordinator';
 import type { KafkaEngineOptions } from '../../../src/engine/kafka/kafka-engine-options';
 import { MockCluster } from '../../kafka-mock/mock-cluster';
+import { onTeardown } from '../../teardown';
 
 export const testLogger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
@@ -34,7 +35,7 @@ export async function startKafkaGroups(t: TestContext, brokers = 3) {
   const engine = new KafkaEngine(mockEngineOptions(mock.brokers, 'group-test'), testLogger);
   await engine.start();
   const coordinator = engine.groupCoordinator(MOCK_GROUP_SETTINGS);
-  t.after(async () => {
+  onTeardown(t, async () => {
     await coordinator.close();
     await engine.close();
     await mock.stop();

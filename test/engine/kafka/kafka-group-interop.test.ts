@@ -4,6 +4,7 @@ import { AssignerProtocol, Kafka, logLevel, type Assigner, type PartitionAssigne
 import { ConsumerManager } from '../../../src/consumer/consumer-manager';
 import { eventually, partitionsOf } from '../../engine-suite/group-helpers';
 import { startKafkaGroups, testLogger } from './kafka-group-fixture';
+import { onTeardown } from '../../teardown';
 
 /**
  * Basket's consumer instances are members of real Kafka consumer groups: a Kafka client of its own
@@ -50,14 +51,14 @@ test('a kafkajs consumer and a Basket consumer instance share one Kafka group; B
     otherPartitions = [...(e.payload.memberAssignment.shared ?? [])].sort((a, b) => a - b);
     otherLeads = e.payload.isLeader;
   });
-  t.after(() => other.disconnect());
+  onTeardown(t, () => other.disconnect());
   await other.connect();
   await other.subscribe({ topic: 'shared', fromBeginning: true });
   await other.run({ eachMessage: async () => undefined });
   await eventually('the kafkajs consumer holds every partition alone', () => otherPartitions.length === 3, 20_000);
 
   const manager = new ConsumerManager(engine, coordinator, { instanceTimeoutMs: 60_000, maxPollTimeoutMs: 30_000 }, testLogger);
-  t.after(() => manager.closeAll());
+  onTeardown(t, () => manager.closeAll());
   const basket = manager.create('mixed', 'basket-member', { format: 'binary', 'auto.commit.enable': 'false' });
   await basket.subscribe(['shared'], undefined);
   await eventually(
@@ -74,7 +75,7 @@ test('a kafkajs consumer and a Basket consumer instance share one Kafka group; B
   const [mine] = partitionsOf(basket);
   await basket.commit([{ topic: 'shared', partition: mine, offset: 1, metadata: 'from basket' }]);
   const admin = kafka.admin();
-  t.after(() => admin.disconnect());
+  onTeardown(t, () => admin.disconnect());
   await admin.connect();
   const offsets = await admin.fetchOffsets({ groupId: 'mixed', topics: ['shared'] });
   const partition = offsets[0]?.partitions.find((p) => p.partition === mine);
