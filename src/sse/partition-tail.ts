@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EngineError } from '../engine/engine-error';
 import type { ConsumerRecord, FetchPartitionResult, IsolationLevel, StorageEngine } from '../engine/storage-engine';
+import { PartitionTailWatch } from '../engine/embedded/partition-tail-watch';
 import { shareRecords, type SharedRecord } from './shared-record';
 import { SubscriberRing } from './subscriber-ring';
 
@@ -48,6 +49,12 @@ const MAX_BACKOFF_MS = 2000;
  * has subscribers: the last one leaving aborts the fetch and the tail is dropped (`onIdle`). It never
  * waits for a subscriber; a subscriber that cannot take what it is given deals with that itself (the
  * stream's buffer bound).
+ *
+ * On the embedded engine the tail parks no fetch at the end of the log: it watches the partition
+ * (PartitionTailWatch), and an append that moves the high watermark hands the tail its batch in the
+ * same turn, before the producer is answered, so the lap writes the event first. It fetches only
+ * what the watch cannot read from memory (and, with a maxWaitMs of 0, to learn it is at the end);
+ * an append during such a fetch makes it fetch again rather than park.
  */
 export class PartitionTail {
   private pos: number;
@@ -58,6 +65,10 @@ export class PartitionTail {
   /** Aborts the parked fetch (and a backoff) when the tail stops; one for the tail's life, not one per fetch. */
   private readonly controller = new AbortController();
   private running = false;
+  /** On the embedded engine: appends wake the tail through it (see the class comment). */
+  private readonly watch: PartitionTailWatch | undefined;
+  /** An append came while a fetch was in flight: that fetch may have read before it. */
+  private appendedWhileRunning = false;
   private lapping = false;
   private lapEnded: (() => void) | undefined;
   private stopped = false;
@@ -72,6 +83,7 @@ export class PartitionTail {
     private readonly onIdle: (tail: PartitionTail) => void,
   ) {
     this.pos = position;
+    this.watch = PartitionTailWatch.of(engine, topic, partition, () => this.appended());
   }
 
   get position(): number {
@@ -109,6 +121,7 @@ export class PartitionTail {
     this.window = [];
     this.windowBytes = 0;
     this.controller.abort();
+    this.watch?.close();
     this.lapEnded?.();
     this.onIdle(this);
   }
@@ -122,13 +135,15 @@ export class PartitionTail {
         continue;
       }
       const signal = this.controller.signal;
+      const watching = this.watch?.attach() === true;
+      this.appendedWhileRunning = false;
       let result: FetchPartitionResult | undefined;
       let error: unknown;
       try {
         const response = await this.engine.fetch({
           partitions: [{ topic: this.topic, partition: this.partition, offset: this.pos }],
           maxBytes: this.options.maxBytes,
-          maxWaitMs: this.options.maxWaitMs,
+          maxWaitMs: watching ? 0 : this.options.maxWaitMs,
           isolationLevel: this.isolationLevel,
           signal,
         });
@@ -149,15 +164,50 @@ export class PartitionTail {
         continue;
       }
       backoff = FIRST_BACKOFF_MS;
-      if (result.nextOffset <= this.pos && result.records.length === 0) continue;
-      if (result.records.length > 0) {
-        this.window = this.window.concat(shareRecords(result.records));
-        for (const r of result.records) this.windowBytes += recordBytes(r);
-      }
-      this.pos = Math.max(this.pos, result.nextOffset);
-      if (!this.lapping) void this.lap();
+      // At the end of the log: parked on the watch, unless an append came during the fetch.
+      if (!this.take(result) && watching && !this.appendedWhileRunning) break;
     }
     this.running = false;
+  }
+
+  /** The watch's listener, in the writer's turn: takes the new records from memory and laps at once. */
+  private appended(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.appendedWhileRunning = true;
+      return;
+    }
+    try {
+      const watch = this.watch;
+      // A log that is gone (topic deleted, engine stopping) or a full window: the fetch loop deals with it.
+      const full = this.lapping && this.windowBytes >= this.options.maxBytes;
+      const result = full || watch?.attach() !== true ? undefined : watch.readRecent(this.pos, this.options.maxBytes, this.isolationLevel);
+      if (result === undefined || result.error !== undefined) {
+        void this.run();
+        return;
+      }
+      this.take(result);
+      // More came than one read's budget: the fetch loop reads the rest.
+      const end = this.isolationLevel === 'read_committed' ? result.lastStableOffset : result.highWatermark;
+      if (!this.stopped && !this.running && this.pos < end) void this.run();
+    } catch (err) {
+      // a subscriber's delivery threw: this runs inside the log's writer, which must go on
+      this.failAll(asEngineError(err, this.topic, this.partition));
+    }
+  }
+
+  /** Adds a read's new records to the window and starts a lap; false when it brought nothing new. */
+  private take(result: FetchPartitionResult): boolean {
+    let records = result.records;
+    if (records.length > 0 && records[0].offset < this.pos) records = records.filter((r) => r.offset >= this.pos);
+    if (result.nextOffset <= this.pos && records.length === 0) return false;
+    if (records.length > 0) {
+      this.window = this.window.concat(shareRecords(records));
+      for (const r of records) this.windowBytes += recordBytes(r);
+    }
+    this.pos = Math.max(this.pos, result.nextOffset);
+    if (!this.lapping) void this.lap();
+    return true;
   }
 
   /**

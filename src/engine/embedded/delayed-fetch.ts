@@ -19,8 +19,13 @@ interface PartitionAnswer<P> {
   nothing(topic: string, partition: number, offset: number, log: PartitionLog | undefined): P;
 }
 
+/** A fetch's answer for one partition from a read of its batches, decoded. */
+export function recordsOfRead(log: PartitionLog, read: LogBatchRead): FetchPartitionResult {
+  return { ...positions(log, read), records: log.decodeRead(read) };
+}
+
 const recordsAnswer: PartitionAnswer<FetchPartitionResult> = {
-  fromRead: (log, read) => ({ ...positions(log, read), records: log.decodeRead(read) }),
+  fromRead: recordsOfRead,
   nothing: (topic, partition, offset, log) => ({ ...nothingRead(topic, partition, offset, log), records: [] }),
 };
 

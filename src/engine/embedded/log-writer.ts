@@ -14,7 +14,10 @@ export interface PendingWrite extends SyncWaiter {
 }
 
 export interface LogWriterEvents {
-  /** The high watermark moved (a drain's writes completed). */
+  /**
+   * The high watermark moved (a drain's writes completed). Runs before the drain's appends are
+   * answered, so that a listener can hand their records on (an event stream's write) first.
+   */
   written(): void;
   /** A write or sync failed: the partition goes offline; returns the error its callers get. */
   failed(cause: unknown): Error;
@@ -103,6 +106,7 @@ export class LogWriter {
         break;
       }
       this.highWatermark = group[group.length - 1].lastOffset + 1;
+      this.events.written();
       let syncNeeded = false;
       for (const w of group) {
         if (w.acks === -1) {
@@ -114,7 +118,6 @@ export class LogWriter {
       }
       const rolled = this.unflushedInactive[0];
       if (!syncNeeded && rolled !== undefined && rolled.writtenSize === rolled.size) this.groupCommit.request();
-      this.events.written();
     }
     this.writing = false;
     if (this.failure !== undefined) this.failQueued(this.failure);

@@ -163,7 +163,10 @@ export class PartitionLog {
     return this.offlineError !== undefined;
   }
 
-  /** Called when the high watermark moves or the partition goes offline. Returns the unsubscribe. */
+  /**
+   * Called when the high watermark moves (before the appends that moved it are answered) or the
+   * partition goes offline. Returns the unsubscribe. A listener must not throw.
+   */
   onData(listener: () => void): () => void {
     this.dataListeners.add(listener);
     return () => this.dataListeners.delete(listener);
@@ -393,14 +396,28 @@ export class PartitionLog {
     }
   }
 
+  /**
+   * What readBatches reads (at least one batch), synchronously, when that needs no file: there is
+   * nothing to read yet, or the batches at `offset` are among the newest ones still in memory.
+   * Undefined when readBatches must answer (the file, an error). A data listener may call it while
+   * the appends that woke it are not yet answered.
+   */
+  readRecentBatches(offset: number, maxBytes: number, isolation: IsolationLevel): LogBatchRead | undefined {
+    if (this.offlineError !== undefined || offset < this.logStartOffset || offset > this.highWatermark) return undefined;
+    const committed = isolation === 'read_committed';
+    const upTo = committed ? this.lastStableOffset : this.highWatermark;
+    if (offset >= upTo) return { batches: [], bytes: 0, nextOffset: offset, from: offset, upTo, segmentBaseOffset: -1 };
+    const read = this.recent.read(offset, maxBytes, true);
+    if (read === undefined) return undefined;
+    return this.readResult(read.batches, read.bytes, offset, upTo, committed, this.segments[segmentIndexFor(this.segments, offset)].baseOffset);
+  }
+
   /** `committed`: Kafka's read_committed, batches of aborted transactions are skipped (the caller bounds `upTo` by the last stable offset). */
   private async readOnce(offset: number, maxBytes: number, upTo: number, minOneBatch: boolean, committed: boolean): Promise<LogBatchRead> {
     this.assertReadable();
     if (offset < this.logStartOffset || offset > this.highWatermark) throw this.outOfRange(offset);
-    const batches: ScannedBatch[] = [];
-    const nothing: LogBatchRead = { batches, bytes: 0, nextOffset: offset, from: offset, upTo, segmentBaseOffset: -1 };
+    const nothing: LogBatchRead = { batches: [], bytes: 0, nextOffset: offset, from: offset, upTo, segmentBaseOffset: -1 };
     if (offset >= upTo) return nothing;
-    let nextOffset = offset;
     const segments = this.segments;
     for (let i = segmentIndexFor(segments, offset); i < segments.length && segments[i].baseOffset < upTo; i++) {
       const read = this.recent.read(offset, maxBytes, minOneBatch) ?? (await segments[i].read(offset, maxBytes, minOneBatch));
@@ -410,17 +427,24 @@ export class PartitionLog {
         }
         continue;
       }
-      for (const batch of read.batches) {
-        const header = batch.header;
-        if (header.baseOffset >= upTo) break;
-        nextOffset = Math.max(nextOffset, Math.min(header.lastOffset + 1, upTo));
-        if (header.isControl) continue;
-        if (committed && header.isTransactional && this.transactions.isAborted(header.producerId, header.baseOffset)) continue;
-        batches.push(batch);
-      }
-      return { batches, bytes: read.bytes, nextOffset, from: offset, upTo, segmentBaseOffset: segments[i].baseOffset };
+      return this.readResult(read.batches, read.bytes, offset, upTo, committed, segments[i].baseOffset);
     }
     return nothing;
+  }
+
+  /** The batches read from `offset` below `upTo`, less control batches and (committed) aborted ones. */
+  private readResult(read: ScannedBatch[], bytes: number, offset: number, upTo: number, committed: boolean, segmentBaseOffset: number): LogBatchRead {
+    const batches: ScannedBatch[] = [];
+    let nextOffset = offset;
+    for (const batch of read) {
+      const header = batch.header;
+      if (header.baseOffset >= upTo) break;
+      nextOffset = Math.max(nextOffset, Math.min(header.lastOffset + 1, upTo));
+      if (header.isControl) continue;
+      if (committed && header.isTransactional && this.transactions.isAborted(header.producerId, header.baseOffset)) continue;
+      batches.push(batch);
+    }
+    return { batches, bytes, nextOffset, from: offset, upTo, segmentBaseOffset };
   }
 
   /** First offset whose record timestamp is >= `timestamp`, below the high watermark; undefined if none. */
