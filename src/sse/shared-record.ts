@@ -2,6 +2,7 @@ import type { ConsumerRecord } from '../engine/storage-engine';
 import type { EmbeddedFormat } from '../http/media-types';
 import { toWireRecord } from '../produce/record-serde';
 import { toApiError } from '../errors';
+import { isJsonText } from '../http/routes/consumers/json-text';
 
 /** The event for a record: the record as JSON, or (`unreadable`) why it cannot be shown in that format. */
 export interface RecordData {
@@ -29,6 +30,8 @@ export class SharedRecord {
 }
 
 function serialize(format: EmbeddedFormat, record: ConsumerRecord): RecordData {
+  const plain = format === 'json' ? plainJsonRecord(record) : undefined;
+  if (plain !== undefined) return { event: 'record', json: plain };
   try {
     return { event: 'record', json: JSON.stringify(toWireRecord(format, record)) };
   } catch (err) {
@@ -47,6 +50,21 @@ function serialize(format: EmbeddedFormat, record: ConsumerRecord): RecordData {
       }),
     };
   }
+}
+
+/**
+ * The json format's event data for the common record (no key, no headers) whose stored value is
+ * JSON text on one line: JSON.stringify(toWireRecord('json', record)), except that the value's own
+ * text goes in as stored (as GET records copies it) instead of parsed and serialized again: the
+ * same JSON, byte for byte when the producer's was compact. Undefined for any other record, which
+ * takes the general path.
+ */
+function plainJsonRecord(r: ConsumerRecord): string | undefined {
+  const value = r.value;
+  if (r.key !== null || r.headers.length !== 0 || value === null) return undefined;
+  // A line break (whitespace between tokens) would end the event's data line early.
+  if (value.includes(0x0a) || value.includes(0x0d) || !isJsonText(value)) return undefined;
+  return `{"topic":${JSON.stringify(r.topic)},"key":null,"value":${value.toString('utf8')},"partition":${r.partition},"offset":${r.offset},"timestamp":${r.timestamp},"headers":[]}`;
 }
 
 export function shareRecords(records: readonly ConsumerRecord[]): SharedRecord[] {
