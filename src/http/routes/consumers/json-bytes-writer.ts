@@ -200,11 +200,6 @@ export class JsonBytesWriter {
     return this.length;
   }
 
-  /** Forgets everything written after `size`. */
-  truncate(size: number): void {
-    this.length = Math.min(this.length, size);
-  }
-
   private reserve(extra: number): void {
     if (this.length + extra <= this.buffer.length) return;
     const next = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.length + extra));
