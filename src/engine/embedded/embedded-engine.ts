@@ -22,6 +22,8 @@ import { validateTopicConfigs } from '../topic-config';
 import { assertCompressionTypeAvailable } from './codec/compression';
 import { assertValidTopicName, isInternalTopic } from '../topic-name';
 import { delayedCursorFetch, delayedFetch } from './delayed-fetch';
+import { promises as fsp } from 'node:fs';
+import { DataDirLock } from './data-dir-lock';
 import { FileOps, nodeFileOps } from './file-ops';
 import { LogManager, TopicLogs } from './log-manager';
 import { PartitionLog } from './partition-log';
@@ -67,6 +69,7 @@ export class EmbeddedEngine implements StorageEngine {
   private readonly defaultPartitions: number;
   private readonly brokerId: number;
   private readonly producerIds: ProducerIdManager;
+  private readonly lock: DataDirLock;
   private state: 'new' | 'starting' | 'started' | 'closed' = 'new';
 
   constructor(
@@ -82,6 +85,7 @@ export class EmbeddedEngine implements StorageEngine {
     }
     this.brokerId = options.brokerId ?? 1;
     this.producerIds = new ProducerIdManager(options.dataDir);
+    this.lock = new DataDirLock(options.dataDir);
     this.manager = new LogManager({
       dataDir: options.dataDir,
       ops: options.fileOps ?? nodeFileOps,
@@ -97,8 +101,15 @@ export class EmbeddedEngine implements StorageEngine {
   async start(): Promise<void> {
     if (this.state !== 'new') throw new EngineError('INVALID_REQUEST', `The engine cannot start: it is ${this.state}`);
     this.state = 'starting';
-    await this.manager.start();
-    await this.producerIds.load();
+    await fsp.mkdir(this.options.dataDir, { recursive: true });
+    await this.lock.acquire();
+    try {
+      await this.manager.start();
+      await this.producerIds.load();
+    } catch (err) {
+      await this.lock.release();
+      throw err;
+    }
     this.state = 'started';
   }
 
@@ -106,7 +117,10 @@ export class EmbeddedEngine implements StorageEngine {
     if (this.state === 'closed') return;
     const wasStarted = this.state !== 'new';
     this.state = 'closed';
-    if (wasStarted) await this.manager.close();
+    if (wasStarted) {
+      await this.manager.close();
+      await this.lock.release();
+    }
   }
 
   health(): EngineHealth {
