@@ -151,7 +151,7 @@ async function main(): Promise<void> {
     }
     for (const b of builds) {
       const label = b.label === '' ? '' : `${b.label}: `;
-      console.log(`${label}idempotency journal: ${(journalBytes(b.dataDir) / Math.max(1, keyedRequests / builds.length)).toFixed(0)} bytes per keyed request (intent + outcome)`);
+      console.log(`${label}idempotency journal: ${(journalBytes(b.dataDir) / Math.max(1, keyedRequests / builds.length)).toFixed(0)} bytes per keyed request`);
       console.log(`${label}goal: key / no key >= ${GOAL} (median of rounds): ${b.summary.join('; ')}`);
     }
   } finally {

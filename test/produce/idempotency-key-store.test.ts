@@ -80,3 +80,23 @@ test('key store: outcomes and releases with no intent after them are still writt
   assert.equal(store.get('freed'), undefined);
   await store.close();
 });
+
+test('key store: a key known only by its outcome record gets its producer id back on replay, so another key with that id is not given it', async (t) => {
+  const dir = tempDir(t);
+  let store = new IdempotencyKeyStore(dir, { ttlMs: TTL, maxKeys: 100 }, silent);
+  store.start();
+  const id = 2 ** 52 + 7;
+  const entry = store.begin('first', 'f', false);
+  assert.equal(store.claimProducerId(entry, id), true);
+  entry.outcomeRuns = [0, 3, 1, 5];
+  await store.writeCompleted(entry, 1, true);
+  await store.close();
+
+  store = new IdempotencyKeyStore(dir, { ttlMs: TTL, maxKeys: 100 }, silent);
+  store.start();
+  t.after(() => store.close());
+  const replayed = store.get('first');
+  assert.equal(replayed?.producerId, id);
+  assert.deepEqual(replayed?.outcomeRuns, [0, 3, 1, 5]);
+  assert.equal(store.claimProducerId(store.begin('second', 'g', false), id), false, 'the replayed key holds the id');
+});

@@ -82,3 +82,14 @@ test('the fingerprint of a large body is the same however it is computed', () =>
   assert.equal(requestFingerprint('POST', '/t', 'application/json', big), createHash('sha256').update(`POST /t\napplication/json\n${big}`).digest('hex'));
   assert.equal(requestFingerprint('POST', '/t', 'application/json', '{}'), createHash('sha256').update('POST /t\napplication/json\n{}').digest('hex'));
 });
+
+test('a completed record carries the key\'s producer id when it has one; a reader that stops after the outcomes still reads the rest', () => {
+  const base = { type: 'completed' as const, v: 0 as const, fingerprint: 'a'.repeat(64), createdAt: 1_700_000_000_123, async: false, outcomes: [2, 41, 1, 99] };
+  const withId = { ...base, producerId: 2 ** 52 + 12345 };
+  const payload = encodeKeyRecord('k-1', withId);
+  assert.deepEqual(decodeKeyRecord(payload), { key: 'k-1', record: withId });
+  const without = encodeKeyRecord('k-1', base);
+  assert.deepEqual(decodeKeyRecord(without), { key: 'k-1', record: base });
+  assert.equal(payload.length, without.length + 8, 'the id follows the outcomes');
+  assert.deepEqual(payload.subarray(2, without.length), without.subarray(2), 'every field before it is where it was');
+});

@@ -10,6 +10,9 @@ import { IdempotencyKeyStore } from '../../src/produce/idempotency/idempotency-k
 import { IdempotentProducer } from '../../src/produce/idempotency/idempotent-producer';
 import { keyedProducerId } from '../../src/produce/idempotency/keyed-producer-id';
 import { defer, readAllValues, tempDir } from '../engine/embedded/helpers';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { decodeKeyRecord } from '../../src/produce/idempotency/idempotency-records';
 
 const silent = pino({ level: 'silent' });
 
@@ -39,7 +42,7 @@ async function open(t: TestContext, dataDir: string, journalDir: string, produce
   const writeIntent = store.writeIntent.bind(store);
   store.writeIntent = (entry, intent, now) => (faults.lose ? Promise.resolve() : writeIntent(entry, intent, now));
   const writeCompleted = store.writeCompleted.bind(store);
-  store.writeCompleted = (entry, acks) => (faults.lose ? Promise.reject(new Error('injected: died before the journal write')) : writeCompleted(entry, acks));
+  store.writeCompleted = (entry, acks, urgent) => (faults.lose ? Promise.resolve() : writeCompleted(entry, acks, urgent));
   const producer = new IdempotentProducer(produce, store, silent, producerIdOf);
   producer.start();
   let closed = false;
@@ -148,4 +151,32 @@ test('a key reused after its window is a new request: appended again, though the
   now += 1;
   assert.deepEqual(await send('second'), { offset: 1, repeated: false }, 'past it: a new request');
   assert.deepEqual(await readAllValues(engine, 'orders', 0), ['first', 'second']);
+});
+
+/** Every record of the key journal in `dir`, oldest first, as [type, key]. */
+function journalRecords(dir: string): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (const name of readdirSync(dir).sort()) {
+    const bytes = readFileSync(join(dir, name));
+    for (let pos = 0; pos + 8 <= bytes.length; pos += 8 + bytes.readUInt32BE(pos)) {
+      const decoded = decodeKeyRecord(bytes.subarray(pos + 8, pos + 8 + bytes.readUInt32BE(pos)));
+      if (decoded !== undefined) out.push([decoded.record.type, decoded.key]);
+    }
+  }
+  return out;
+}
+
+test('a sync keyed request is answered once its outcome record is written, its one record; appends that fail write the intent for the repeat', async (t) => {
+  const journalDir = tempDir(t);
+  const a = await open(t, tempDir(t), journalDir);
+  await a.send('one', [value('x', 0)]);
+  assert.deepEqual(journalRecords(journalDir), [['completed', 'one']], 'on disk when answered, with no intent before it');
+  a.faults.fail = 1;
+  await assert.rejects(a.send('two', [value('y', 0), value('z', 1)]), { code: 'NOT_LEADER_OR_FOLLOWER' });
+  a.faults.fail = -1;
+  const resumed = await a.send('two', [value('y', 0), value('z', 1)]);
+  assert.equal(resumed.repeated, false);
+  assert.deepEqual(resumed.outcomes.map((o) => [o.partition, o.offset]), [[0, 1], [1, 0]], 'partition 0\'s batch was found, partition 1\'s appended');
+  assert.deepEqual(journalRecords(journalDir), [['completed', 'one'], ['intent', 'two'], ['completed', 'two']]);
+  assert.deepEqual(await readAllValues(a.engine, 'orders', 0), ['x', 'y']);
 });

@@ -3,7 +3,7 @@ import { EngineError } from '../../engine/engine-error';
 import type { Acks } from '../../engine/storage-engine';
 import type { ProduceOutcome } from '../produce-service';
 import { IdempotencyJournal } from './idempotency-journal';
-import { decodeKeyRecord, decodeOutcomes, encodeKeyRecord, type IntentRecord, type KeyRecord } from './idempotency-records';
+import { decodeKeyRecord, decodeOutcomes, encodeKeyRecord, type CompletedRecord, type IntentRecord, type KeyRecord } from './idempotency-records';
 import { isKeyedProducerId, keyDigest } from './keyed-producer-id';
 import { ProducerIdIndex } from '../../engine/producer-id-index';
 import { CompletedKeys } from './completed-keys';
@@ -143,6 +143,7 @@ export class IdempotencyKeyStore {
       if (isKeyedProducerId(record.producerId)) this.claimProducerId(entry, record.producerId);
     } else {
       entry.outcomeRuns = record.outcomes;
+      if (record.producerId !== undefined) this.claimProducerId(entry, record.producerId);
     }
   }
 
@@ -255,18 +256,29 @@ export class IdempotencyKeyStore {
     return entry.outcomeRuns === undefined ? undefined : decodeOutcomes(entry.outcomeRuns);
   }
 
-  /** Resolves once the outcome is as durable as `acks` asks; the entry may then be kept as a slot (class comment). */
-  async writeCompleted(entry: KeyEntry, acks: Acks): Promise<void> {
+  /**
+   * Resolves once the outcome is as durable as `acks` asks; the entry may then be kept as a slot
+   * (class comment). `urgent`: written at the end of this turn, as intents are, for a request that
+   * is answered once its outcome is written (it then has no intent in the journal).
+   */
+  async writeCompleted(entry: KeyEntry, acks: Acks, urgent = false): Promise<void> {
     if (entry.outcomeRuns === undefined) throw new Error(`idempotency key '${entry.key}' has no outcome to write`);
-    await this.write(entry.key, {
+    const record: CompletedRecord = {
       type: 'completed',
       v: 0,
       fingerprint: entry.fingerprint,
       createdAt: entry.createdAt,
       async: entry.async,
       outcomes: entry.outcomeRuns,
-    }, acks, false);
+    };
+    if (entry.producerId !== undefined) record.producerId = entry.producerId;
+    await this.write(entry.key, record, acks, urgent);
     this.compact(entry);
+  }
+
+  /** Keeps a succeeded entry whose outcome is written as a slot, once nothing holds it in flight (see compact). */
+  keep(entry: KeyEntry): void {
+    if (entry.outcomeRuns !== undefined) this.compact(entry);
   }
 
   async writeReleased(entry: KeyEntry, acks: Acks): Promise<void> {

@@ -33,6 +33,12 @@ export interface CompletedRecord {
   async: boolean;
   /** Outcomes in request order, as runs of consecutive offsets: [partition, firstOffset, count, timestamp, ...]. */
   outcomes: number[];
+  /**
+   * The key's own producer id (keyedProducerId) when the request was sent under it: a request
+   * answered once its outcome is written has no intent in the journal, and replay claims the id
+   * from here.
+   */
+  producerId?: number;
 }
 
 /** The request was refused before anything was appended: the key is free again. */
@@ -47,14 +53,16 @@ const INTENT = 1;
 const COMPLETED = 2;
 const RELEASED = 3;
 const ASYNC = 1;
+/** Completed records: a float64 producer id follows the outcomes (versions without it stop reading before it). */
+const PRODUCER_ID = 2;
 
 /**
  * A journal payload, binary (numbers big-endian):
- *   int8 type (1 intent, 2 completed, 3 released) | int8 flags (bit 0: async) | uint8 key length | key (ASCII)
+ *   int8 type (1 intent, 2 completed, 3 released) | int8 flags (bit 0: async, bit 1: completed with producer id) | uint8 key length | key (ASCII)
  *   intent, completed: uint8 fingerprint length | fingerprint (ASCII) | float64 createdAt
  *   intent:    uint16 topic length | topic (UTF-8) | float64 producerId | int32 producerEpoch |
  *              uint32 n | n x int32 assignment | uint32 n | n x int32 sequences
- *   completed: uint32 n | n x float64 outcomes
+ *   completed: uint32 n | n x float64 outcomes | float64 producerId (when flags bit 1 is set)
  * Built with a few fixed-size writes: JSON text of the records was a measurable part of a keyed
  * single-record request's cost. Payloads of the first version were JSON `{"key": ..., "record":
  * {...}}` (first byte `{`); they are still read.
@@ -64,10 +72,11 @@ export function encodeKeyRecord(key: string, record: KeyRecord): Buffer {
   let size = 3 + key.length;
   if (record.type !== 'released') size += 1 + record.fingerprint.length + 8;
   if (record.type === 'intent') size += 2 + Buffer.byteLength(record.topic) + 8 + 4 + 4 + 4 * record.assignment.length + 4 + 4 * record.sequences.length;
-  if (record.type === 'completed') size += 4 + 8 * record.outcomes.length;
+  const producerId = record.type === 'completed' ? record.producerId : undefined;
+  if (record.type === 'completed') size += 4 + 8 * record.outcomes.length + (producerId === undefined ? 0 : 8);
   const out = Buffer.allocUnsafe(size);
   out[0] = record.type === 'intent' ? INTENT : record.type === 'completed' ? COMPLETED : RELEASED;
-  out[1] = record.type !== 'released' && record.async ? ASYNC : 0;
+  out[1] = (record.type !== 'released' && record.async ? ASYNC : 0) | (producerId === undefined ? 0 : PRODUCER_ID);
   out[2] = key.length;
   let pos = 3 + out.write(key, 3, 'latin1');
   if (record.type === 'released') return out;
@@ -75,7 +84,8 @@ export function encodeKeyRecord(key: string, record: KeyRecord): Buffer {
   pos += out.write(record.fingerprint, pos, 'latin1');
   pos = out.writeDoubleBE(record.createdAt, pos);
   if (record.type === 'completed') {
-    writeNumbers(out, pos, record.outcomes, 8);
+    pos = writeNumbers(out, pos, record.outcomes, 8);
+    if (producerId !== undefined) out.writeDoubleBE(producerId, pos);
     return out;
   }
   const topicLength = out.write(record.topic, pos + 2, 'utf8');
@@ -109,7 +119,10 @@ export function decodeKeyRecord(payload: Buffer): { key: string; record: KeyReco
   const createdAt = payload.readDoubleBE(fingerprintEnd);
   pos = fingerprintEnd + 8;
   if (type === COMPLETED) {
-    return { key, record: { type: 'completed', v: 0, fingerprint, createdAt, async, outcomes: readNumbers(payload, pos, 8) } };
+    const outcomes = readNumbers(payload, pos, 8);
+    const record: CompletedRecord = { type: 'completed', v: 0, fingerprint, createdAt, async, outcomes };
+    if ((payload[1] & PRODUCER_ID) !== 0) record.producerId = payload.readDoubleBE(pos + 4 + 8 * outcomes.length);
+    return { key, record };
   }
   const topicEnd = pos + 2 + payload.readUInt16BE(pos);
   const topic = payload.toString('utf8', pos + 2, topicEnd);

@@ -45,12 +45,16 @@ const INTENT_AT_ONCE_RECORDS = 100;
  * What makes the retry safe is thus in the partition log itself, in each batch's header, written and
  * fsynced with the records: the engine answers a batch already in the log with its first offsets and
  * appends a missing one (partition A appended, B not: the retry appends B only). So nothing is
- * written before the records: the intent (fingerprint, assignment) rides on this turn's journal write
- * after the appends are issued, the answer waits for that write (not for its fsync), and acks=all
- * pays the partition's fsync alone. Where the log answers for the journal: a crash before the
- * intent's write, or a power loss before the journal's fsync, leaves a key only the log knows; its
- * retry with the same body gets the first offsets, one with another body gets 42209 when its batches
- * differ in partition or count (the engine's sequence check) and the first offsets otherwise.
+ * written before the records, and acks=all pays the partition's fsync alone. A sync request (acks 1
+ * or all) writes one journal record: its outcome (fingerprint, offsets, producer id), on the journal
+ * write of the turn its appends end in, and is answered once it is written (not fsynced); appends
+ * that fail write the intent (fingerprint, assignment) instead, for the repeat to resume. An async
+ * or acks=0 request is answered before its outcome is known: its intent rides on this turn's journal
+ * write after the appends are issued, and the answer waits for that write. Where the log answers for
+ * the journal: a crash before the key's first write, or a power loss before the journal's fsync,
+ * leaves a key only the log knows; its retry with the same body gets the first offsets, one with
+ * another body gets 42209 when its batches differ in partition or count (the engine's sequence
+ * check) and the first offsets otherwise.
  *
  * Collisions: a key whose producer id another key of the table holds (see keyedProducerId), an
  * engine without caller identities, and a pending key's resume use the path below.
@@ -192,6 +196,7 @@ export class IdempotentProducer {
       gate.reject(err);
       throw err;
     }
+    if (!entry.async && request.acks !== 0) return this.runKeyedAnsweredOnOutcome(entry, request, lane, gate, plan);
     // Queued before the appends, so this turn's journal write usually comes before the partitions'
     // and the answer need not wait for it; the order on disk does not matter (class comment).
     const written = this.store.writeIntent(entry, this.intentFor(entry, plan, lane), plan.recordCount >= INTENT_AT_ONCE_RECORDS);
@@ -211,6 +216,37 @@ export class IdempotentProducer {
     return run;
   }
 
+  /**
+   * A sync request under its key's own producer, with acks 1 or all: no intent is written. Once
+   * the appends succeed, the outcome record (which holds the fingerprint and the producer id too)
+   * goes on this turn's journal write and the request is answered after it: one record per request
+   * instead of an intent and an outcome. A kill -9 before that write leaves a key only the log
+   * knows, as one before an intent's write does (class comment). Appends that fail write the intent
+   * then, so a repeat, also after a restart, resumes where they went.
+   */
+  private runKeyedAnsweredOnOutcome(
+    entry: KeyEntry,
+    request: KeyedProduceRequest,
+    lane: ProducerLane,
+    gate: Deferred<ProduceOutcome[]>,
+    plan: ProducePlan,
+  ): KeyedProduceRun {
+    const intent = this.intentFor(entry, plan, lane);
+    const sent = this.produce.send(plan, request.acks, lane);
+    const done = sent.done.then(
+      (outcomes) => {
+        entry.outcomeRuns = encodeOutcomes(outcomes);
+        return this.store.writeCompleted(entry, 1, true).then(() => outcomes);
+      },
+      (err: unknown) => {
+        const reused = keyReusedInLog(err, entry.key);
+        if (reused === err) this.store.writeIntent(entry, intent).catch(() => undefined);
+        throw reused;
+      },
+    );
+    return this.answered(entry, done, sent.settled, gate, request.acks, lane, false, '', true);
+  }
+
   /** Answers the request and its repeats when `done` settles, and settles the key when the appends end. */
   private answered(
     entry: KeyEntry,
@@ -221,11 +257,13 @@ export class IdempotentProducer {
     lane: ProducerLane | undefined,
     resumed: boolean,
     receiptId: string,
+    /** `done` resolves once the outcome record is written: settling does not write it again. */
+    outcomeWritten = false,
   ): KeyedProduceRun {
     // The closure that lives until the outcome is written holds neither the request nor its
     // outcomes (nor the gate, which resolves with them): a batch's records would outlive its answer.
     const succeeded = answer(entry, done, gate);
-    const settling = settled.then((settlement) => this.settle(entry, succeeded, acks, lane, resumed, settlement));
+    const settling = settled.then((settlement) => this.settle(entry, succeeded, acks, lane, resumed, settlement, outcomeWritten));
     this.settling.add(settling);
     void settling.finally(() => this.settling.delete(settling));
     return { done: gate.promise, repeated: false, async: entry.async, receiptId };
@@ -261,11 +299,14 @@ export class IdempotentProducer {
     lane: ProducerLane | undefined,
     resumed: boolean,
     settlement: 'ok' | 'refused' | 'unknown',
+    outcomeWritten: boolean,
   ): Promise<void> {
     let reusable = settlement !== 'unknown' && !resumed;
     const answered = await succeeded;
     if (answered === 'reused') {
       await this.release(entry, acks);
+    } else if (outcomeWritten && answered === 'ok') {
+      this.store.keep(entry);
     } else if (settlement === 'ok') {
       try {
         if (answered !== 'ok') throw new Error('the request did not succeed');
@@ -300,7 +341,7 @@ type Answered = 'ok' | 'failed' | 'reused';
 function answer(entry: KeyEntry, done: Promise<ProduceOutcome[]>, gate: Deferred<ProduceOutcome[]>): Promise<Answered> {
   return done.then(
     (outcomes) => {
-      entry.outcomeRuns = encodeOutcomes(outcomes);
+      entry.outcomeRuns ??= encodeOutcomes(outcomes);
       entry.intent = undefined;
       entry.inFlight = undefined;
       gate.resolve(outcomes);
