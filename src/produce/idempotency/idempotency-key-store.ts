@@ -261,8 +261,8 @@ export class IdempotencyKeyStore {
    * (class comment). `urgent`: written at the end of this turn, as intents are, for a request that
    * is answered once its outcome is written (it then has no intent in the journal).
    */
-  async writeCompleted(entry: KeyEntry, acks: Acks, urgent = false): Promise<void> {
-    if (entry.outcomeRuns === undefined) throw new Error(`idempotency key '${entry.key}' has no outcome to write`);
+  writeCompleted(entry: KeyEntry, acks: Acks, urgent = false): Promise<void> {
+    if (entry.outcomeRuns === undefined) return Promise.reject(new Error(`idempotency key '${entry.key}' has no outcome to write`));
     const record: CompletedRecord = {
       type: 'completed',
       v: 0,
@@ -272,8 +272,7 @@ export class IdempotencyKeyStore {
       outcomes: entry.outcomeRuns,
     };
     if (entry.producerId !== undefined) record.producerId = entry.producerId;
-    await this.write(entry.key, record, acks, urgent);
-    this.compact(entry);
+    return this.write(entry.key, record, acks, urgent).then(() => this.compact(entry));
   }
 
   /** Keeps a succeeded entry whose outcome is written as a slot, once nothing holds it in flight (see compact). */

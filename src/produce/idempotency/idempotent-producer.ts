@@ -233,18 +233,25 @@ export class IdempotentProducer {
   ): KeyedProduceRun {
     const intent = this.intentFor(entry, plan, lane);
     const sent = this.produce.send(plan, request.acks, lane);
-    const done = sent.done.then(
+    // A failed request is answered and settled as every other one; a succeeded one has nothing
+    // left to settle once its outcome is written, so it skips that chain of promises.
+    const failed = (err: unknown): void => void this.answered(entry, Promise.reject(err), sent.settled, gate, request.acks, lane, false, '');
+    sent.done.then(
       (outcomes) => {
         entry.outcomeRuns = encodeOutcomes(outcomes);
-        return this.store.writeCompleted(entry, 1, true).then(() => outcomes);
+        this.store.writeCompleted(entry, 1, true).then(() => {
+          entry.inFlight = undefined;
+          gate.resolve(outcomes);
+          this.store.keep(entry);
+        }, failed);
       },
       (err: unknown) => {
         const reused = keyReusedInLog(err, entry.key);
         if (reused === err) this.store.writeIntent(entry, intent).catch(() => undefined);
-        throw reused;
+        failed(reused);
       },
     );
-    return this.answered(entry, done, sent.settled, gate, request.acks, lane, false, '', true);
+    return { done: gate.promise, repeated: false, async: false, receiptId: '' };
   }
 
   /** Answers the request and its repeats when `done` settles, and settles the key when the appends end. */
@@ -257,13 +264,11 @@ export class IdempotentProducer {
     lane: ProducerLane | undefined,
     resumed: boolean,
     receiptId: string,
-    /** `done` resolves once the outcome record is written: settling does not write it again. */
-    outcomeWritten = false,
   ): KeyedProduceRun {
     // The closure that lives until the outcome is written holds neither the request nor its
     // outcomes (nor the gate, which resolves with them): a batch's records would outlive its answer.
     const succeeded = answer(entry, done, gate);
-    const settling = settled.then((settlement) => this.settle(entry, succeeded, acks, lane, resumed, settlement, outcomeWritten));
+    const settling = settled.then((settlement) => this.settle(entry, succeeded, acks, lane, resumed, settlement));
     this.settling.add(settling);
     void settling.finally(() => this.settling.delete(settling));
     return { done: gate.promise, repeated: false, async: entry.async, receiptId };
@@ -299,14 +304,11 @@ export class IdempotentProducer {
     lane: ProducerLane | undefined,
     resumed: boolean,
     settlement: 'ok' | 'refused' | 'unknown',
-    outcomeWritten: boolean,
   ): Promise<void> {
     let reusable = settlement !== 'unknown' && !resumed;
     const answered = await succeeded;
     if (answered === 'reused') {
       await this.release(entry, acks);
-    } else if (outcomeWritten && answered === 'ok') {
-      this.store.keep(entry);
     } else if (settlement === 'ok') {
       try {
         if (answered !== 'ok') throw new Error('the request did not succeed');
@@ -341,7 +343,7 @@ type Answered = 'ok' | 'failed' | 'reused';
 function answer(entry: KeyEntry, done: Promise<ProduceOutcome[]>, gate: Deferred<ProduceOutcome[]>): Promise<Answered> {
   return done.then(
     (outcomes) => {
-      entry.outcomeRuns ??= encodeOutcomes(outcomes);
+      entry.outcomeRuns = encodeOutcomes(outcomes);
       entry.intent = undefined;
       entry.inFlight = undefined;
       gate.resolve(outcomes);
