@@ -26,6 +26,12 @@ export interface PartitionTailOptions {
 
 const FIRST_BACKOFF_MS = 50;
 const FAN_OUT_SLICE = 1024;
+/**
+ * Subscribers served in the log writer's turn, before the appends are answered: the first of a lap
+ * get the event ahead of the producer's answer, and the answer waits for at most this many writes
+ * (a lap over thousands goes on in later turns).
+ */
+const IN_WRITER_TURN = 8;
 const MAX_BACKOFF_MS = 2000;
 
 /**
@@ -186,7 +192,7 @@ export class PartitionTail {
         void this.run();
         return;
       }
-      this.take(result);
+      this.take(result, true);
       // More came than one read's budget: the fetch loop reads the rest.
       const end = this.isolationLevel === 'read_committed' ? result.lastStableOffset : result.highWatermark;
       if (!this.stopped && !this.running && this.pos < end) void this.run();
@@ -196,8 +202,11 @@ export class PartitionTail {
     }
   }
 
-  /** Adds a read's new records to the window and starts a lap; false when it brought nothing new. */
-  private take(result: FetchPartitionResult): boolean {
+  /**
+   * Adds a read's new records to the window and starts a lap; false when it brought nothing new.
+   * `inWriterTurn`: called by the append's own listener, so the lap's first turn is kept short.
+   */
+  private take(result: FetchPartitionResult, inWriterTurn = false): boolean {
     let records = result.records;
     if (records.length > 0 && records[0].offset < this.pos) records = records.filter((r) => r.offset >= this.pos);
     if (result.nextOffset <= this.pos && records.length === 0) return false;
@@ -206,7 +215,7 @@ export class PartitionTail {
       for (const r of records) this.windowBytes += recordBytes(r);
     }
     this.pos = Math.max(this.pos, result.nextOffset);
-    if (!this.lapping) void this.lap();
+    if (!this.lapping) void this.lap(inWriterTurn ? IN_WRITER_TURN : undefined);
     return true;
   }
 
@@ -216,10 +225,11 @@ export class PartitionTail {
    * fetch that brings the next records, which the rest of the lap then hands out too). A delivery
    * may end its stream, which leaves a hole in the ring mid-lap.
    */
-  private async lap(): Promise<void> {
+  private async lap(firstSlice?: number): Promise<void> {
     this.lapping = true;
     const slice = this.options.sliceSize ?? FAN_OUT_SLICE;
     let served = 0;
+    let nextYield = Math.min(slice, firstSlice ?? slice);
     for (;;) {
       const floor = this.pos;
       let behind = false;
@@ -228,7 +238,8 @@ export class PartitionTail {
         if (subscriber !== undefined && subscriber.next < this.pos) {
           behind = true;
           subscriber.deliver(this.window, this.pos);
-          if (++served % slice === 0) {
+          if (++served === nextYield) {
+            nextYield += slice;
             await new Promise((resolve) => setImmediate(resolve));
             if (this.stopped) return;
           }

@@ -91,3 +91,15 @@ test('appends that land while the tail fetches are neither lost nor repeated', a
   assert.equal(feed.tailing, true);
   feed.stop();
 });
+
+test('with many subscribers the append is answered after the first few have the record, not after all of them', async (t) => {
+  const { engine } = await engineWithFetchCount(t);
+  await engine.createTopic({ name: 'many', partitions: 1 });
+  const { sinks, feeds } = await feedsOnTail(t, engine, 'many', 300, { maxBytes: 1 << 20, maxWaitMs: 30_000 });
+  await engine.append('many', 0, values(1), { acks: 1 });
+  const had = sinks.filter((s) => s.records.length === 1).length;
+  assert.ok(sinks[0].records.length === 1, 'the first subscriber had the record before the answer');
+  assert.ok(had < sinks.length, `${had} of ${sinks.length} subscribers had it when the append was answered`);
+  await eventually(() => sinks.every((s) => s.records.length === 1), 'the rest of the lap');
+  for (const f of feeds) f.stop();
+});
