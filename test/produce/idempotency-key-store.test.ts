@@ -100,3 +100,20 @@ test('key store: a key known only by its outcome record gets its producer id bac
   assert.deepEqual(replayed?.outcomeRuns, [0, 3, 1, 5]);
   assert.equal(store.claimProducerId(store.begin('second', 'g', false), id), false, 'the replayed key holds the id');
 });
+
+test('key store: a key released and used again is evicted by its new age, not its first one', async (t) => {
+  const clock = new ManualClock();
+  const store = new IdempotencyKeyStore(tempDir(t), { ttlMs: TTL, maxKeys: 2, now: clock.now }, silent);
+  store.start();
+  t.after(() => store.close());
+  store.drop(store.begin('again', 'f', false));
+  clock.advance(1);
+  store.begin('old', 'f', false);
+  clock.advance(1);
+  store.begin('again', 'f', false);
+  clock.advance(1);
+  store.begin('new', 'f', false);
+  assert.equal(store.get('old'), undefined, 'the oldest key goes first');
+  assert.ok(store.get('again') !== undefined);
+  assert.ok(store.get('new') !== undefined);
+});

@@ -7,6 +7,7 @@ import { decodeKeyRecord, decodeOutcomes, encodeKeyRecord, type CompletedRecord,
 import { isKeyedProducerId, keyDigest } from './keyed-producer-id';
 import { ProducerIdIndex } from '../../engine/producer-id-index';
 import { CompletedKeys } from './completed-keys';
+import { EvictionOrder } from './eviction-order';
 
 export interface IdempotencyKeyStoreOptions {
   /** How long a key is remembered after its first request, ms. */
@@ -64,7 +65,8 @@ export function keyedReceiptId(key: string, digest = keyDigest(key)): string {
  * Invariants: at most one entry per key, and per keyed producer id (claimProducerId); an entry with
  * an intent and no outcome is "pending": its request may or may not have appended, and only
  * resuming it (idempotent-producer.ts) tells.
- * Map order is creation order, so expiry and eviction walk from the front. A key whose request
+ * Map order is creation order, so expiry walks from the front; eviction takes the oldest from
+ * `order` (eviction-order.ts), which does not walk past deleted slots. A key whose request
  * succeeded is kept as a slot of `completed` (a number in the maps) once its outcome is written,
  * when it fits one (completed-keys.ts); `get` hands out a copy of it.
  */
@@ -74,6 +76,7 @@ export class IdempotencyKeyStore {
   private readonly byReceipt = new Map<string, string>();
   /** Keys by the keyed producer id they claimed: two keys with one id are told apart here. */
   private readonly byProducerId = new ProducerIdIndex<string>((key) => this.producerIdOf(this.entries.get(key)));
+  private readonly order: EvictionOrder;
   private readonly journal: IdempotencyJournal;
   private started = false;
   private sweep: NodeJS.Timeout | undefined;
@@ -94,6 +97,7 @@ export class IdempotencyKeyStore {
     private readonly logger: Logger,
   ) {
     this.now = options.now ?? Date.now;
+    this.order = new EvictionOrder((key) => this.createdAtOf(this.entries.get(key)), () => this.entries.keys(), options.maxKeys);
     this.journal = new IdempotencyJournal(dir, {
       ttlMs: options.ttlMs,
       segmentBytes: SEGMENT_BYTES,
@@ -170,6 +174,10 @@ export class IdempotencyKeyStore {
     return typeof entry === 'number' ? this.completed.entry(entry, key) : entry;
   }
 
+  private createdAtOf(entry: KeyEntry | number | undefined): number | undefined {
+    return typeof entry === 'number' ? this.completed.createdAt(entry) : entry?.createdAt;
+  }
+
   private expired(entry: KeyEntry | number): boolean {
     if (typeof entry === 'number') return this.now() - this.completed.createdAt(entry) > this.options.ttlMs;
     return entry.inFlight === undefined && this.now() - entry.createdAt > this.options.ttlMs;
@@ -204,6 +212,7 @@ export class IdempotencyKeyStore {
   private insert(key: string, fingerprint: string, createdAt: number, async: boolean, digest?: string): KeyEntry {
     const entry: KeyEntry = { key, fingerprint, createdAt, async };
     this.entries.set(key, entry);
+    this.order.add(key, createdAt);
     if (async) this.byReceipt.set(keyedReceiptId(key, digest), key);
     return entry;
   }
@@ -364,11 +373,15 @@ export class IdempotencyKeyStore {
 
   /** Past maxKeys, forgets the oldest entries whose request is not running. */
   private evict(): void {
-    if (this.entries.size <= this.options.maxKeys) return;
-    for (const [key, entry] of this.entries) {
-      if (this.entries.size <= this.options.maxKeys) break;
+    let running: KeyEntry[] | undefined;
+    while (this.entries.size > this.options.maxKeys) {
+      const key = this.order.next();
+      if (key === undefined) break;
+      const entry = this.entries.get(key)!;
       if (typeof entry === 'number' || entry.inFlight === undefined) this.remove(key);
+      else (running ??= []).push(entry);
     }
+    if (running !== undefined) for (const entry of running) this.order.add(entry.key, entry.createdAt);
   }
 
   async close(): Promise<void> {
