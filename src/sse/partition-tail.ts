@@ -197,7 +197,7 @@ export class PartitionTail {
       const end = this.isolationLevel === 'read_committed' ? result.lastStableOffset : result.highWatermark;
       if (!this.stopped && !this.running && this.pos < end) void this.run();
     } catch (err) {
-      // a subscriber's delivery threw: this runs inside the log's writer, which must go on
+      // Nothing above should throw; if it does, the log writer's drain this runs in must go on.
       this.failAll(asEngineError(err, this.topic, this.partition));
     }
   }
