@@ -29,7 +29,7 @@ interface Seen {
 async function open(t: TestContext, dataDir: string, journalDir: string, producerIdOf?: (key: string) => number) {
   const engine = new EmbeddedEngine({ dataDir, defaultPartitions: 2, retentionCheckIntervalMs: 3_600_000 }, silent);
   await engine.start();
-  const faults = { lose: false, fail: -1 };
+  const faults: { lose: boolean; fail: number; holdOutcome?: () => Promise<void> } = { lose: false, fail: -1 };
   const seen: Seen[] = [];
   const append = engine.append.bind(engine);
   engine.append = (topic: string, partition: number, records: ProducerRecord[], options: AppendOptions) => {
@@ -42,7 +42,11 @@ async function open(t: TestContext, dataDir: string, journalDir: string, produce
   const writeIntent = store.writeIntent.bind(store);
   store.writeIntent = (entry, intent, now) => (faults.lose ? Promise.resolve() : writeIntent(entry, intent, now));
   const writeCompleted = store.writeCompleted.bind(store);
-  store.writeCompleted = (entry, acks, urgent) => (faults.lose ? Promise.resolve() : writeCompleted(entry, acks, urgent));
+  store.writeCompleted = (entry, acks, urgent) => {
+    if (faults.lose) return Promise.resolve();
+    // held: as a journal write not yet made at the end of the turn
+    return faults.holdOutcome === undefined ? writeCompleted(entry, acks, urgent) : faults.holdOutcome().then(() => writeCompleted(entry, acks, urgent));
+  };
   const producer = new IdempotentProducer(produce, store, silent, producerIdOf);
   producer.start();
   let closed = false;
@@ -58,7 +62,7 @@ async function open(t: TestContext, dataDir: string, journalDir: string, produce
     const run = await producer.send({ key, fingerprint, topic: 'orders', records, acks: 1, async: false });
     return { outcomes: await run.done, repeated: run.repeated };
   };
-  return { engine, seen, faults, send, close };
+  return { engine, seen, faults, send, close, producer };
 }
 
 const value = (v: string, partition?: number): ProduceInput => ({ key: null, value: v, partition });
@@ -179,4 +183,30 @@ test('a sync keyed request is answered once its outcome record is written, its o
   assert.deepEqual(resumed.outcomes.map((o) => [o.partition, o.offset]), [[0, 1], [1, 0]], 'partition 0\'s batch was found, partition 1\'s appended');
   assert.deepEqual(journalRecords(journalDir), [['completed', 'one'], ['intent', 'two'], ['completed', 'two']]);
   assert.deepEqual(await readAllValues(a.engine, 'orders', 0), ['x', 'y']);
+});
+
+test('a repeat that comes while the first request\'s outcome is being written is answered after that write, as the first is', async (t) => {
+  const journalDir = tempDir(t);
+  const a = await open(t, tempDir(t), journalDir);
+  let release = (): void => undefined;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let reached = (): void => undefined;
+  const outcomeKnown = new Promise<void>((resolve) => (reached = resolve));
+  a.faults.holdOutcome = () => {
+    reached();
+    return held;
+  };
+  const request = { key: 'k', fingerprint: 'f', topic: 'orders', records: [value('x', 0)], acks: 1 as const, async: false };
+  const first = await a.producer.send(request);
+  let answered = 0;
+  void first.done.then(() => answered++);
+  await outcomeKnown;
+  const repeat = await a.producer.send({ ...request, records: [value('x', 0)] });
+  assert.equal(repeat.repeated, true);
+  void repeat.done.then(() => answered++);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(answered, 0, 'neither is answered before the outcome is written');
+  release();
+  assert.deepEqual(await repeat.done, await first.done);
+  assert.deepEqual(journalRecords(journalDir), [['completed', 'k']]);
 });

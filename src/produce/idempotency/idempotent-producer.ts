@@ -107,9 +107,10 @@ export class IdempotentProducer {
     }
     const digest = entry.async ? keyDigest(request.key) : undefined;
     const receiptId = entry.async ? keyedReceiptId(request.key, digest) : '';
+    // Running first: a sync request's outcome is known before it is written, and a repeat is answered after that write too.
+    if (entry.inFlight !== undefined) return { done: entry.inFlight, repeated: true, async: entry.async, receiptId };
     const outcomes = this.store.outcomesOf(entry);
     if (outcomes !== undefined) return { done: Promise.resolve(outcomes), repeated: true, async: entry.async, receiptId };
-    if (entry.inFlight !== undefined) return { done: entry.inFlight, repeated: true, async: entry.async, receiptId };
     return this.run(entry, request, entry.intent, digest);
   }
 
@@ -231,6 +232,7 @@ export class IdempotentProducer {
     gate: Deferred<ProduceOutcome[]>,
     plan: ProducePlan,
   ): KeyedProduceRun {
+    // taken before the send: the lane's sequences move on as appends succeed
     const intent = this.intentFor(entry, plan, lane);
     const sent = this.produce.send(plan, request.acks, lane);
     // A failed request is answered and settled as every other one; a succeeded one has nothing
