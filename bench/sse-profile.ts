@@ -17,7 +17,8 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { Session } from 'node:inspector';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LoadCase, LoadResult } from './sse-load';
+import type { LoadResult } from './sse-load';
+import { runLoadCase } from './sse-load-fork';
 import type * as LiveApp from '../test/sse/live-app';
 
 const serverDist = process.env.SSE_BENCH_SERVER_DIST;
@@ -63,15 +64,6 @@ function selfTimeByCategory(profile: CpuProfile): Map<string, number> {
   return out;
 }
 
-function runLoad(c: LoadCase): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    const child = fork(join(__dirname, 'sse-load.js'), [JSON.stringify(c)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    let result: LoadResult | undefined;
-    child.on('message', (m) => (result = m as LoadResult));
-    child.on('exit', (code) => (result !== undefined ? resolve(result) : reject(new Error(`load process exited with ${code}`))));
-  });
-}
-
 function post<T>(session: Session, method: string, params?: object): Promise<T> {
   return new Promise((resolve, reject) => session.post(method, params, (err, result) => (err ? reject(err) : resolve(result as T))));
 }
@@ -81,14 +73,14 @@ async function profileBasket(): Promise<{ profile: CpuProfile; produced: number;
   const server = await startServer(dataDir);
   try {
     await server.engine.createTopic({ name: 'warm-up', partitions: 1 });
-    await runLoad({ base: server.base, topic: 'warm-up', mode: 'sse', subscribers: 1, rate, durationMs: WARM_UP_MS });
+    await runLoadCase({ base: server.base, topic: 'warm-up', mode: 'sse', subscribers: 1, rate, durationMs: WARM_UP_MS });
     await server.engine.createTopic({ name: 'profiled', partitions: 1 });
     const session = new Session();
     session.connect();
     await post(session, 'Profiler.enable');
     await post(session, 'Profiler.setSamplingInterval', { interval: SAMPLING_US });
     await post(session, 'Profiler.start');
-    const result = await runLoad({ base: server.base, topic: 'profiled', mode: 'sse', subscribers: 1, rate, durationMs: seconds * 1000 });
+    const result = await runLoadCase({ base: server.base, topic: 'profiled', mode: 'sse', subscribers: 1, rate, durationMs: seconds * 1000 });
     const { profile } = await post<{ profile: CpuProfile }>(session, 'Profiler.stop');
     session.disconnect();
     return { profile, produced: result.produced, result };
@@ -106,8 +98,8 @@ async function profileBare(): Promise<{ profile: CpuProfile; produced: number; r
   });
   const [{ port }] = (await once(child, 'message')) as [{ port: number }];
   const base = `http://127.0.0.1:${port}`;
-  const warm = await runLoad({ base, topic: 'warm-up', mode: 'sse', subscribers: 0, rate, durationMs: WARM_UP_MS });
-  const result = await runLoad({ base, topic: 'profiled', mode: 'sse', subscribers: 0, rate, durationMs: seconds * 1000 });
+  const warm = await runLoadCase({ base, topic: 'warm-up', mode: 'sse', subscribers: 0, rate, durationMs: WARM_UP_MS });
+  const result = await runLoadCase({ base, topic: 'profiled', mode: 'sse', subscribers: 0, rate, durationMs: seconds * 1000 });
   const exited = once(child, 'exit');
   child.kill('SIGTERM');
   await exited;

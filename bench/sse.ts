@@ -25,11 +25,11 @@
  * load, for before/after comparisons of server changes in one sitting.
  */
 import 'reflect-metadata';
-import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LoadCase, LoadResult } from './sse-load';
+import type { LoadCase } from './sse-load';
+import { runLoadCase } from './sse-load-fork';
 import type * as LiveApp from '../test/sse/live-app';
 import { ServerProbe } from './sse-server-probe';
 import { startBare, type Server } from './servers';
@@ -45,15 +45,6 @@ const fanoutSeconds = Number(process.argv[3] ?? 5);
 const cases = (process.argv[4] ?? 'latency,fanout,wake').split(',');
 const fanoutSizes = (process.argv[5] ?? '100,1000,10000').split(',').map(Number);
 const latencyMs = Number(process.env.SSE_BENCH_LATENCY_SECONDS ?? 3) * 1000;
-
-function runChild(c: LoadCase): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    const child = fork(join(__dirname, 'sse-load.js'), [JSON.stringify(c)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    let result: LoadResult | undefined;
-    child.on('message', (m) => (result = m as LoadResult));
-    child.on('exit', (code) => (result !== undefined ? resolve(result) : reject(new Error(`load process exited with ${code}`))));
-  });
-}
 
 const mb = (bytes: number): string => `${(bytes / 1048576).toFixed(0)} MB`;
 const ms = (v: number): string => (Number.isNaN(v) ? '-' : Math.abs(v) < 10 ? v.toFixed(2) : v.toFixed(0));
@@ -99,7 +90,7 @@ async function main(): Promise<void> {
     const cpuBefore = process.cpuUsage();
     const probe = elsewhere === undefined ? new ServerProbe(server.app.server) : undefined;
     const elsewhereCpu = elsewhere?.cpuMicros() ?? 0;
-    const r = await runChild({ ...c, base: elsewhere?.url ?? base, topic });
+    const r = await runLoadCase({ ...c, base: elsewhere?.url ?? base, topic });
     const cpu = process.cpuUsage(cpuBefore);
     probe?.stop();
     clearInterval(sampler);
