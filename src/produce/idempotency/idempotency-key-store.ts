@@ -86,6 +86,15 @@ export class IdempotencyKeyStore {
   private queued: Buffer[] = [];
   private waiting: Array<{ resolve: () => void; reject: (err: unknown) => void; acks: Acks }> = [];
   private flushScheduled = false;
+  /**
+   * Outcomes of requests answered once written (writeCompleted `urgent`) go out when this
+   * callback's microtasks are done, not at the end of the turn: they are asked for as the engine's
+   * write of this turn resolves its appends (the log writer drains in a setImmediate, so a
+   * setImmediate asked for there would run a whole turn later), and every request that write
+   * answers asks within those microtasks, so they still share one write(2). Intents keep the end
+   * of the turn: each request is read in a callback of its own.
+   */
+  private tickFlushScheduled = false;
   /** Written records whose waiters want them fsynced, waiting for the next sync (see `flush`). */
   private lazy: Array<{ resolve: () => void; reject: (err: unknown) => void }> = [];
   private lazyTimer: NodeJS.Timeout | undefined;
@@ -268,7 +277,8 @@ export class IdempotencyKeyStore {
   /**
    * Resolves once the outcome is as durable as `acks` asks; the entry may then be kept as a slot
    * (class comment). `urgent`: written at the end of this turn, as intents are, for a request that
-   * is answered once its outcome is written (it then has no intent in the journal).
+   * is answered once its outcome is written (it then has no intent in the journal); its caller then
+   * keeps the entry (`keep`) once it is no longer in flight.
    */
   writeCompleted(entry: KeyEntry, acks: Acks, urgent = false): Promise<void> {
     if (entry.outcomeRuns === undefined) return Promise.reject(new Error(`idempotency key '${entry.key}' has no outcome to write`));
@@ -281,7 +291,10 @@ export class IdempotencyKeyStore {
       outcomes: entry.outcomeRuns,
     };
     if (entry.producerId !== undefined) record.producerId = entry.producerId;
-    return this.write(entry.key, record, acks, urgent).then(() => this.compact(entry));
+    const written = this.write(entry.key, record, acks, urgent, urgent);
+    // An urgent outcome's request holds its key in flight until it is answered, so compact could not
+    // keep it yet: its caller does (`keep`), and the write's promise is handed on as it is.
+    return urgent ? written : written.then(() => this.compact(entry));
   }
 
   /** Keeps a succeeded entry whose outcome is written as a slot, once nothing holds it in flight (see compact). */
@@ -303,10 +316,15 @@ export class IdempotencyKeyStore {
    * that a keyed request costs about one write(2), not two; they only hold a lane back, never an
    * answer, and one lost to a crash leaves its key pending, which a repeat resumes.
    */
-  private write(key: string, record: KeyRecord, acks: Acks, urgent: boolean): Promise<void> {
+  private write(key: string, record: KeyRecord, acks: Acks, urgent: boolean, endOfTick = false): Promise<void> {
     if (this.closed) return Promise.reject(new EngineError('ENGINE_CLOSED', 'The idempotency key store is closed'));
     this.queued.push(encodeKeyRecord(key, record));
-    if (!urgent) {
+    if (endOfTick) {
+      if (!this.tickFlushScheduled) {
+        this.tickFlushScheduled = true;
+        process.nextTick(this.flushTick);
+      }
+    } else if (!urgent) {
       this.scheduleLazy();
     } else if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -329,6 +347,11 @@ export class IdempotencyKeyStore {
   private readonly syncInBackground = (): void => {
     this.backgroundSync = undefined;
     if (!this.closed) this.sync().catch((err: unknown) => this.logger.warn({ err }, 'idempotency journal fsync failed'));
+  };
+
+  private readonly flushTick = (): void => {
+    this.tickFlushScheduled = false;
+    this.flush();
   };
 
   private readonly flushQueued = (): void => {

@@ -97,7 +97,9 @@ export class IdempotentProducer {
     if (entry === undefined) {
       // The key's one SHA-256, for what is taken from it: its receipt id, its own producer id.
       const digest = request.async || this.produce.honoursCallerProducerIds ? keyDigest(request.key) : undefined;
-      return this.run(this.store.begin(request.key, request.fingerprint, request.async, digest), request, undefined, digest);
+      // `return await`, not `return`: an async function that returns a promise adopts it through two
+      // more microtask jobs and a promise of their own, per keyed request.
+      return await this.run(this.store.begin(request.key, request.fingerprint, request.async, digest), request, undefined, digest);
     }
     if (entry.fingerprint !== request.fingerprint) {
       throw new ApiError(
@@ -139,7 +141,7 @@ export class IdempotentProducer {
     entry.inFlight = gate.promise;
     const receiptId = entry.async ? keyedReceiptId(entry.key, digest) : '';
     const keyed = resume === undefined ? this.keyedLane(entry, digest) : undefined;
-    if (keyed !== undefined) return this.runKeyed(entry, request, keyed, gate, receiptId);
+    if (keyed !== undefined) return await this.runKeyed(entry, request, keyed, gate, receiptId);
     let lane: ProducerLane | undefined;
     let intentTried = false;
     let sent: ProduceSend;
@@ -232,25 +234,27 @@ export class IdempotentProducer {
     gate: Deferred<ProduceOutcome[]>,
     plan: ProducePlan,
   ): KeyedProduceRun {
-    // taken before the send: the lane's sequences move on as appends succeed
-    const intent = this.intentFor(entry, plan, lane);
     const sent = this.produce.send(plan, request.acks, lane);
     // A failed request is answered and settled as every other one; a succeeded one has nothing
-    // left to settle once its outcome is written, so it skips that chain of promises.
-    const failed = (err: unknown): void => void this.answered(entry, Promise.reject(err), sent.settled, gate, request.acks, lane, false, '');
+    // left to settle once its outcome is written, so it skips that chain of promises. Nothing is
+    // built for a failure before there is one (the success path is the one that must be cheap).
     sent.done.then(
       (outcomes) => {
         entry.outcomeRuns = encodeOutcomes(outcomes);
-        this.store.writeCompleted(entry, 1, true).then(() => {
-          entry.inFlight = undefined;
-          gate.resolve(outcomes);
-          this.store.keep(entry);
-        }, failed);
+        this.store.writeCompleted(entry, 1, true).then(
+          () => {
+            entry.inFlight = undefined;
+            gate.resolve(outcomes);
+            this.store.keep(entry);
+          },
+          (err: unknown) => void this.answered(entry, Promise.reject(err), sent.settled, gate, request.acks, lane, false, ''),
+        );
       },
       (err: unknown) => {
         const reused = keyReusedInLog(err, entry.key);
-        if (reused === err) this.store.writeIntent(entry, intent).catch(() => undefined);
-        failed(reused);
+        // The intent after the send is the one before it: the key's own lane is never advanced (ProducerLane `once`).
+        if (reused === err) this.store.writeIntent(entry, this.intentFor(entry, plan, lane)).catch(() => undefined);
+        void this.answered(entry, Promise.reject(reused), sent.settled, gate, request.acks, lane, false, '');
       },
     );
     return { done: gate.promise, repeated: false, async: false, receiptId: '' };
