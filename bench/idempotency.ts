@@ -21,17 +21,21 @@ import { median } from './stats';
  * With a second build's dist directory (e.g. an older commit built in a git worktree), both builds
  * run side by side and every round runs all four cases (that build's no key / key, then the other's,
  * in alternating order), so a before/after comparison shares one run's machine load.
- * Usage: node dist/bench/idempotency.js [durationSec=3] [rounds=7] [otherDist]
+ * Usage: node dist/bench/idempotency.js [durationSec=3] [rounds=7] [otherDist|-] [rows]
+ * rows: a comma-separated choice of single-1, single-all, batch (all three when absent); `-` for
+ * otherDist runs this build alone.
  */
 const durationSec = Number(process.argv[2] ?? 3);
 const rounds = Number(process.argv[3] ?? 7);
-const otherDist = process.argv[4];
+const otherDist = process.argv[4] === '-' ? undefined : process.argv[4];
+const rowIds = process.argv[5]?.split(',');
 const GOAL = 0.85;
 
 const single = SINGLE_BODY;
 const batch = BATCH_BODY;
 
 interface Scenario {
+  id: string;
   name: string;
   path: string;
   body: string;
@@ -40,9 +44,9 @@ interface Scenario {
 }
 
 const SCENARIOS: Scenario[] = [
-  { name: 'single, acks=1', path: '/topics/bench-single-1?acks=1', body: single, recordsPerRequest: 1, connections: 64 },
-  { name: 'single, acks=all', path: '/topics/bench-single-all?acks=all', body: single, recordsPerRequest: 1, connections: 64 },
-  { name: '1000-record batch, acks=1', path: '/topics/bench-batch-1?acks=1', body: batch, recordsPerRequest: 1000, connections: 8 },
+  { id: 'single-1', name: 'single, acks=1', path: '/topics/bench-single-1?acks=1', body: single, recordsPerRequest: 1, connections: 64 },
+  { id: 'single-all', name: 'single, acks=all', path: '/topics/bench-single-all?acks=all', body: single, recordsPerRequest: 1, connections: 64 },
+  { id: 'batch', name: '1000-record batch, acks=1', path: '/topics/bench-batch-1?acks=1', body: batch, recordsPerRequest: 1000, connections: 8 },
 ];
 
 let keySeq = 0;
@@ -139,6 +143,7 @@ async function main(): Promise<void> {
   }
   try {
     for (const s of SCENARIOS) {
+      if (rowIds !== undefined && !rowIds.includes(s.id)) continue;
       for (const b of builds) {
         // warm-up: JIT, topic creation, the key store's first load
         await run(b.basket, s, false, 1);
