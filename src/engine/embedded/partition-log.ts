@@ -127,7 +127,15 @@ export class PartitionLog {
   }
 
   private notify(): void {
-    for (const listener of this.dataListeners) listener();
+    for (const listener of this.dataListeners) {
+      try {
+        listener();
+      } catch (err) {
+        // It runs inside the log writer's drain, before the drain's appends are answered: a listener
+        // that throws must not leave them unanswered and the partition stuck, nor deafen the others.
+        this.logger.error({ err, topic: this.topic, partition: this.partition }, 'a data listener threw');
+      }
+    }
   }
 
   get activeSegment(): LogSegment {
@@ -165,7 +173,8 @@ export class PartitionLog {
 
   /**
    * Called when the high watermark moves (before the appends that moved it are answered) or the
-   * partition goes offline. Returns the unsubscribe. A listener must not throw.
+   * partition goes offline. Returns the unsubscribe. A listener must not throw (one that does is
+   * logged, and the drain and the other listeners go on).
    */
   onData(listener: () => void): () => void {
     this.dataListeners.add(listener);
