@@ -210,3 +210,29 @@ test('a repeat that comes while the first request\'s outcome is being written is
   assert.deepEqual(await repeat.done, await first.done);
   assert.deepEqual(journalRecords(journalDir), [['completed', 'k']]);
 });
+
+test('close waits for a sync keyed request still running: its outcome is written and it is answered, not failed by a closed journal', async (t) => {
+  const journalDir = tempDir(t);
+  const a = await open(t, tempDir(t), journalDir);
+  let release = (): void => undefined;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let reached = (): void => undefined;
+  const outcomeKnown = new Promise<void>((resolve) => (reached = resolve));
+  a.faults.holdOutcome = () => {
+    reached();
+    return held;
+  };
+  const first = await a.producer.send({ key: 'k', fingerprint: 'f', topic: 'orders', records: [value('x', 0)], acks: 1, async: false });
+  const answer = first.done.then(
+    (outcomes) => outcomes,
+    (err: unknown) => err,
+  );
+  await outcomeKnown;
+  const closing = a.producer.close();
+  release();
+  await closing;
+  const outcomes = await answer;
+  assert.ok(Array.isArray(outcomes), `answered with its offsets, not ${String(outcomes)}`);
+  assert.deepEqual(outcomes.map((o) => [o.partition, o.offset]), [[0, 0]]);
+  assert.deepEqual(journalRecords(journalDir), [['completed', 'k']], 'a clean stop leaves the key written');
+});

@@ -276,9 +276,9 @@ export class IdempotencyKeyStore {
 
   /**
    * Resolves once the outcome is as durable as `acks` asks; the entry may then be kept as a slot
-   * (class comment). `urgent`: written at the end of this turn, as intents are, for a request that
-   * is answered once its outcome is written (it then has no intent in the journal); its caller then
-   * keeps the entry (`keep`) once it is no longer in flight.
+   * (class comment). `urgent`: written once this callback's microtasks are done (see
+   * tickFlushScheduled), for a request that is answered once its outcome is written (it then has no
+   * intent in the journal); its caller then keeps the entry (`keep`) once it is no longer in flight.
    */
   writeCompleted(entry: KeyEntry, acks: Acks, urgent = false): Promise<void> {
     if (entry.outcomeRuns === undefined) return Promise.reject(new Error(`idempotency key '${entry.key}' has no outcome to write`));
@@ -314,7 +314,9 @@ export class IdempotencyKeyStore {
    * request more, loaded machine), though a keyed request then waits a turn before it appends.
    * Outcomes and releases are not `urgent`: they wait for the next intents' write, or LAZY_MS, so
    * that a keyed request costs about one write(2), not two; they only hold a lane back, never an
-   * answer, and one lost to a crash leaves its key pending, which a repeat resumes.
+   * answer, and one lost to a crash leaves its key pending, which a repeat resumes. The exception
+   * (`endOfTick`): the outcome of a sync request under its key's own producer, which has no intent
+   * and is answered once it is written, goes out when the current callback's microtasks are done.
    */
   private write(key: string, record: KeyRecord, acks: Acks, urgent: boolean, endOfTick = false): Promise<void> {
     if (this.closed) return Promise.reject(new EngineError('ENGINE_CLOSED', 'The idempotency key store is closed'));

@@ -76,6 +76,13 @@ const INTENT_AT_ONCE_RECORDS = 100;
 export class IdempotentProducer {
   /** Outcome writes still running: close waits for them, so a clean stop leaves no key pending. */
   private readonly settling = new Set<Promise<void>>();
+  /**
+   * Sync keyed requests answered on their outcome write (runKeyedAnsweredOnOutcome), which have no
+   * promise in `settling` until they fail: close waits for them too, or their outcome write would
+   * meet a closed journal and a request whose records are in the log would be answered an error.
+   */
+  private answering = 0;
+  private answeringEnded: (() => void) | undefined;
 
   constructor(
     private readonly produce: ProduceService,
@@ -131,6 +138,15 @@ export class IdempotentProducer {
   }
 
   async close(): Promise<void> {
+    if (this.answering > 0) {
+      await new Promise<void>((resolve) => {
+        const before = this.answeringEnded;
+        this.answeringEnded = () => {
+          before?.();
+          resolve();
+        };
+      });
+    }
     await Promise.all(this.settling);
     await this.store.close();
   }
@@ -235,6 +251,7 @@ export class IdempotentProducer {
     plan: ProducePlan,
   ): KeyedProduceRun {
     const sent = this.produce.send(plan, request.acks, lane);
+    this.answering++;
     // A failed request is answered and settled as every other one; a succeeded one has nothing
     // left to settle once its outcome is written, so it skips that chain of promises. Nothing is
     // built for a failure before there is one (the success path is the one that must be cheap).
@@ -246,8 +263,12 @@ export class IdempotentProducer {
             entry.inFlight = undefined;
             gate.resolve(outcomes);
             this.store.keep(entry);
+            this.answeredOnOutcome();
           },
-          (err: unknown) => void this.answered(entry, Promise.reject(err), sent.settled, gate, request.acks, lane, false, ''),
+          (err: unknown) => {
+            void this.answered(entry, Promise.reject(err), sent.settled, gate, request.acks, lane, false, '');
+            this.answeredOnOutcome();
+          },
         );
       },
       (err: unknown) => {
@@ -255,9 +276,18 @@ export class IdempotentProducer {
         // The intent after the send is the one before it: the key's own lane is never advanced (ProducerLane `once`).
         if (reused === err) this.store.writeIntent(entry, this.intentFor(entry, plan, lane)).catch(() => undefined);
         void this.answered(entry, Promise.reject(reused), sent.settled, gate, request.acks, lane, false, '');
+        this.answeredOnOutcome();
       },
     );
     return { done: gate.promise, repeated: false, async: false, receiptId: '' };
+  }
+
+  /** A request of runKeyedAnsweredOnOutcome ended (after `answered` took over a failed one's settling). */
+  private answeredOnOutcome(): void {
+    if (--this.answering > 0) return;
+    const ended = this.answeringEnded;
+    this.answeringEnded = undefined;
+    ended?.();
   }
 
   /** Answers the request and its repeats when `done` settles, and settles the key when the appends end. */
