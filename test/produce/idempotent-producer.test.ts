@@ -29,7 +29,7 @@ interface Seen {
 async function open(t: TestContext, dataDir: string, journalDir: string, producerIdOf?: (key: string) => number) {
   const engine = new EmbeddedEngine({ dataDir, defaultPartitions: 2, retentionCheckIntervalMs: 3_600_000 }, silent);
   await engine.start();
-  const faults: { lose: boolean; fail: number; holdOutcome?: () => Promise<void> } = { lose: false, fail: -1 };
+  const faults: { lose: boolean; fail: number; holdOutcome?: () => Promise<void>; holdIntent?: () => Promise<void> } = { lose: false, fail: -1 };
   const seen: Seen[] = [];
   const append = engine.append.bind(engine);
   engine.append = (topic: string, partition: number, records: ProducerRecord[], options: AppendOptions) => {
@@ -40,7 +40,10 @@ async function open(t: TestContext, dataDir: string, journalDir: string, produce
   const produce = new ProduceService(engine, new DefaultPartitioner(), { autoCreateTopics: true, numPartitions: 2, retries: 0 }, silent);
   const store = new IdempotencyKeyStore(journalDir, { ttlMs: 60_000, maxKeys: 1000 }, silent);
   const writeIntent = store.writeIntent.bind(store);
-  store.writeIntent = (entry, intent, now) => (faults.lose ? Promise.resolve() : writeIntent(entry, intent, now));
+  store.writeIntent = (entry, intent, now) => {
+    if (faults.lose) return Promise.resolve();
+    return faults.holdIntent === undefined ? writeIntent(entry, intent, now) : faults.holdIntent().then(() => writeIntent(entry, intent, now));
+  };
   const writeCompleted = store.writeCompleted.bind(store);
   store.writeCompleted = (entry, acks, urgent) => {
     if (faults.lose) return Promise.resolve();
@@ -181,8 +184,10 @@ test('a sync keyed request is answered once its outcome record is written, its o
   const resumed = await a.send('two', [value('y', 0), value('z', 1)]);
   assert.equal(resumed.repeated, false);
   assert.deepEqual(resumed.outcomes.map((o) => [o.partition, o.offset]), [[0, 1], [1, 0]], 'partition 0\'s batch was found, partition 1\'s appended');
-  assert.deepEqual(journalRecords(journalDir), [['completed', 'one'], ['intent', 'two'], ['completed', 'two']]);
   assert.deepEqual(await readAllValues(a.engine, 'orders', 0), ['x', 'y']);
+  // The resume's outcome follows its answer (it has an intent), lazily: close writes what is queued.
+  await a.close();
+  assert.deepEqual(journalRecords(journalDir), [['completed', 'one'], ['intent', 'two'], ['completed', 'two']]);
 });
 
 test('a repeat that comes while the first request\'s outcome is being written is answered after that write, as the first is', async (t) => {
@@ -235,4 +240,33 @@ test('close waits for a sync keyed request still running: its outcome is written
   assert.ok(Array.isArray(outcomes), `answered with its offsets, not ${String(outcomes)}`);
   assert.deepEqual(outcomes.map((o) => [o.partition, o.offset]), [[0, 0]]);
   assert.deepEqual(journalRecords(journalDir), [['completed', 'k']], 'a clean stop leaves the key written');
+});
+
+test('a sync keyed request whose appends fail is answered once its intent is written, as every answer waits for the key\'s journal record', async (t) => {
+  const journalDir = tempDir(t);
+  const a = await open(t, tempDir(t), journalDir);
+  let release = (): void => undefined;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let reached = (): void => undefined;
+  const intentAsked = new Promise<void>((resolve) => (reached = resolve));
+  a.faults.holdIntent = () => {
+    reached();
+    return held;
+  };
+  a.faults.fail = 1;
+  const first = await a.producer.send({ key: 'f', fingerprint: 'x', topic: 'orders', records: [value('y', 0), value('z', 1)], acks: 1, async: false });
+  let answered = false;
+  const answer = first.done.then(
+    () => assert.fail('the appends failed'),
+    (err: unknown) => {
+      answered = true;
+      return err;
+    },
+  );
+  await intentAsked;
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(answered, false, 'not answered before its intent is written');
+  release();
+  assert.equal(((await answer) as EngineError).code, 'NOT_LEADER_OR_FOLLOWER');
+  assert.deepEqual(journalRecords(journalDir), [['intent', 'f']]);
 });

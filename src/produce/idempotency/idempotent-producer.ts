@@ -274,8 +274,16 @@ export class IdempotentProducer {
       (err: unknown) => {
         const reused = keyReusedInLog(err, entry.key);
         // The intent after the send is the one before it: the key's own lane is never advanced (ProducerLane `once`).
-        if (reused === err) this.store.writeIntent(entry, this.intentFor(entry, plan, lane)).catch(() => undefined);
-        void this.answered(entry, Promise.reject(reused), sent.settled, gate, request.acks, lane, false, '');
+        // The failure is answered once the intent is written (or its write failed), as every keyed
+        // answer waits for the key's journal record: a kill -9 right after it must not lose the key.
+        const failed =
+          reused === err
+            ? this.store.writeIntent(entry, this.intentFor(entry, plan, lane)).then(
+                () => Promise.reject(reused),
+                () => Promise.reject(reused),
+              )
+            : Promise.reject(reused);
+        void this.answered(entry, failed, sent.settled, gate, request.acks, lane, false, '');
         this.answeredOnOutcome();
       },
     );
