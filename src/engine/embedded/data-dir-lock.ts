@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
@@ -14,8 +15,11 @@ export const LOCK_FILE = '.lock';
  *
  * Node has no advisory file lock that the kernel drops when the process dies, so the file names its
  * owner and a start-up decides whether that owner still lives. Format: one line of JSON,
- * `{"pid":<n>,"startTime":"<ticks>"|null}`, where startTime is field 22 of /proc/<pid>/stat (the
- * process's start in clock ticks since boot; null where /proc is missing). The lock is stale, and is
+ * `{"pid":<n>,"startTime":"<ticks>"|null,"token":"<hex>"}`, where startTime is field 22 of
+ * /proc/<pid>/stat (the process's start in clock ticks since boot; null where /proc is missing) and
+ * token is this lock's own random id, so that a release removes only the lock it took. The file is
+ * written whole under a temporary name and then linked to `.lock` (link fails if `.lock` exists), so
+ * no reader ever sees it half-written. The lock is stale, and is
  * taken over, when that pid does not run, or runs with another start time (the pid was reused after
  * a kill -9). The process that holds it may take it again: tests reopen a data dir they did not
  * close, as a crash leaves it.
@@ -25,6 +29,7 @@ export const LOCK_FILE = '.lock';
  */
 export class DataDirLock {
   private held = false;
+  private readonly token = randomBytes(8).toString('hex');
 
   constructor(private readonly dataDir: string) {}
 
@@ -34,41 +39,48 @@ export class DataDirLock {
 
   /** Takes the lock; throws KAFKA_STORAGE_ERROR (Kafka's code for a log dir it cannot use), naming the owner, when another live process holds it. */
   async acquire(): Promise<void> {
-    const mine = JSON.stringify({ pid: process.pid, startTime: processStartTime(process.pid) });
-    for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        await fsp.writeFile(this.file, `${mine}\n`, { flag: 'wx' });
-        this.held = true;
-        return;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    const mine = JSON.stringify({ pid: process.pid, startTime: processStartTime(process.pid), token: this.token });
+    const staged = `${this.file}.${this.token}`;
+    await fsp.writeFile(staged, `${mine}\n`);
+    try {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        if (await linkIfAbsent(staged, this.file)) {
+          this.held = true;
+          return;
+        }
+        await this.refuseIfHeld();
+        // Stale (or ours, or unreadable): replace it and try again.
+        await fsp.rm(this.file, { force: true });
       }
-      const owner = await this.readOwner();
-      if (owner !== undefined && owner.pid !== process.pid && isRunning(owner)) {
-        throw new EngineError(
-          'KAFKA_STORAGE_ERROR',
-          `The data dir ${this.dataDir} is in use by process ${owner.pid} (${this.file}); stop it, or use another BASKET_DATA_DIR`,
-        );
-      }
-      // Stale (or ours, or unreadable): replace it and try again.
-      await fsp.rm(this.file, { force: true });
+    } finally {
+      await fsp.rm(staged, { force: true });
     }
     throw new EngineError('KAFKA_STORAGE_ERROR', `Could not take ${this.file}: other processes keep taking it`);
   }
 
-  /** Gives the lock up if this process holds it. */
+  private async refuseIfHeld(): Promise<void> {
+    const owner = await this.readOwner();
+    if (owner !== undefined && owner.pid !== process.pid && isRunning(owner)) {
+      throw new EngineError(
+        'KAFKA_STORAGE_ERROR',
+        `The data dir ${this.dataDir} is in use by process ${owner.pid} (${this.file}); stop it, or use another BASKET_DATA_DIR`,
+      );
+    }
+  }
+
+  /** Gives the lock up if the file is still the one this lock wrote. */
   async release(): Promise<void> {
     if (!this.held) return;
     this.held = false;
     const owner = await this.readOwner();
-    if (owner?.pid === process.pid) await fsp.rm(this.file, { force: true });
+    if (owner?.token === this.token) await fsp.rm(this.file, { force: true });
   }
 
   private async readOwner(): Promise<LockOwner | undefined> {
     try {
       const parsed = JSON.parse(await fsp.readFile(this.file, 'utf8')) as Partial<LockOwner>;
       if (!Number.isInteger(parsed.pid) || (parsed.pid as number) <= 0) return undefined;
-      return { pid: parsed.pid as number, startTime: typeof parsed.startTime === 'string' ? parsed.startTime : null };
+      return { pid: parsed.pid as number, startTime: typeof parsed.startTime === 'string' ? parsed.startTime : null, token: parsed.token };
     } catch {
       return undefined;
     }
@@ -78,6 +90,18 @@ export class DataDirLock {
 interface LockOwner {
   pid: number;
   startTime: string | null;
+  token?: string;
+}
+
+/** Links `from` to `to`; false when `to` exists. */
+async function linkIfAbsent(from: string, to: string): Promise<boolean> {
+  try {
+    await fsp.link(from, to);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
 }
 
 function isRunning(owner: LockOwner): boolean {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -20,7 +20,7 @@ function writeLock(dir: string, owner: unknown): void {
   writeFileSync(join(dir, LOCK_FILE), `${JSON.stringify(owner)}\n`);
 }
 
-function lockOwner(dir: string): { pid: number; startTime: string | null } {
+function lockOwner(dir: string): { pid: number; startTime: string | null; token: string } {
   return JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8'));
 }
 
@@ -28,8 +28,24 @@ test('a started engine holds .lock with its pid and start time; a clean close re
   const dir = dataDir(t);
   const engine = new EmbeddedEngine({ dataDir: dir }, logger);
   await engine.start();
-  assert.deepEqual(lockOwner(dir), { pid: process.pid, startTime: processStartTime(process.pid) });
+  const owner = lockOwner(dir);
+  assert.deepEqual([owner.pid, owner.startTime], [process.pid, processStartTime(process.pid)]);
+  assert.match(owner.token, /^[0-9a-f]{16}$/);
   await engine.close();
+  assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith(LOCK_FILE)), [], 'no lock, and no staged copy of it');
+});
+
+test('closing an engine removes only the lock it wrote: a later engine of the same process on the dir keeps its own', async (t) => {
+  const dir = dataDir(t);
+  const first = new EmbeddedEngine({ dataDir: dir }, logger);
+  await first.start();
+  // As a crash test reopens a dir it did not close: the same process may take its own lock again.
+  const second = new EmbeddedEngine({ dataDir: dir }, logger);
+  await second.start();
+  const secondsLock = lockOwner(dir);
+  await first.close();
+  assert.deepEqual(lockOwner(dir), secondsLock);
+  await second.close();
   assert.equal(existsSync(join(dir, LOCK_FILE)), false);
 });
 
