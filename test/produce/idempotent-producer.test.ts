@@ -190,17 +190,23 @@ test('a sync keyed request is answered once its outcome record is written, its o
   assert.deepEqual(journalRecords(journalDir), [['completed', 'one'], ['intent', 'two'], ['completed', 'two']]);
 });
 
-test('a repeat that comes while the first request\'s outcome is being written is answered after that write, as the first is', async (t) => {
-  const journalDir = tempDir(t);
-  const a = await open(t, tempDir(t), journalDir);
+/** Holds every outcome record's write until `release`; `outcomeKnown` resolves when the first is reached. */
+function holdOutcomeWrites(faults: { holdOutcome?: () => Promise<void> }): { outcomeKnown: Promise<void>; release: () => void } {
   let release = (): void => undefined;
   const held = new Promise<void>((resolve) => (release = resolve));
   let reached = (): void => undefined;
   const outcomeKnown = new Promise<void>((resolve) => (reached = resolve));
-  a.faults.holdOutcome = () => {
+  faults.holdOutcome = () => {
     reached();
     return held;
   };
+  return { outcomeKnown, release };
+}
+
+test('a repeat that comes while the first request\'s outcome is being written is answered after that write, as the first is', async (t) => {
+  const journalDir = tempDir(t);
+  const a = await open(t, tempDir(t), journalDir);
+  const { outcomeKnown, release } = holdOutcomeWrites(a.faults);
   const request = { key: 'k', fingerprint: 'f', topic: 'orders', records: [value('x', 0)], acks: 1 as const, async: false };
   const first = await a.producer.send(request);
   let answered = 0;
@@ -219,14 +225,7 @@ test('a repeat that comes while the first request\'s outcome is being written is
 test('close waits for a sync keyed request still running: its outcome is written and it is answered, not failed by a closed journal', async (t) => {
   const journalDir = tempDir(t);
   const a = await open(t, tempDir(t), journalDir);
-  let release = (): void => undefined;
-  const held = new Promise<void>((resolve) => (release = resolve));
-  let reached = (): void => undefined;
-  const outcomeKnown = new Promise<void>((resolve) => (reached = resolve));
-  a.faults.holdOutcome = () => {
-    reached();
-    return held;
-  };
+  const { outcomeKnown, release } = holdOutcomeWrites(a.faults);
   const first = await a.producer.send({ key: 'k', fingerprint: 'f', topic: 'orders', records: [value('x', 0)], acks: 1, async: false });
   const answer = first.done.then(
     (outcomes) => outcomes,
