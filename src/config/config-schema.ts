@@ -37,7 +37,11 @@ export const ConfigSchema = Type.Object({
     maxReceipts: Type.Integer({ minimum: 1 }),
     /** Bounded by the embedded engine's producer.id.expiration.ms: a pending key must outlive no lane's producer state. */
     idempotencyKeyTtlMs: Type.Integer({ minimum: 1000, maximum: 86400000 }),
-    maxIdempotencyKeys: Type.Integer({ minimum: 1 }),
+    /**
+     * At most what an embedded partition remembers of key producers (MAX_CALLER_PRODUCERS): a key
+     * the table still holds must not be one its partitions forgot, or its resume could append again.
+     */
+    maxIdempotencyKeys: Type.Integer({ minimum: 1, maximum: 250000 }),
   }),
   /** Transactions (embedded engine). */
   transaction: Type.Object({

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, ConfigError } from '../../src/config/load-config';
+import { MAX_CALLER_PRODUCERS } from '../../src/engine/embedded/producer-state-manager';
 
 function dir(t: import('node:test').TestContext): string {
   const d = mkdtempSync(join(tmpdir(), 'basket-config-'));
@@ -44,6 +45,9 @@ test('a bad value stops start-up with a message naming the setting', (t) => {
   assert.throws(() => loadConfig({ env: { BASKET_ENGINE: 'mongo' }, configDir: d }), (e: Error) => e instanceof ConfigError && /BASKET_ENGINE/.test(e.message));
   assert.throws(() => loadConfig({ env: { LOG_LEVEL: 'loud' }, configDir: d }), (e: Error) => /LOG_LEVEL/.test(e.message));
   assert.throws(() => loadConfig({ env: { BASKET_KAFKA_GROUP_SESSION_TIMEOUT_MS: '500' }, configDir: d }), (e: Error) => /BASKET_KAFKA_GROUP_SESSION_TIMEOUT_MS/.test(e.message));
+  // more keys than a partition remembers key producers could let a forgotten pending key append again
+  assert.throws(() => loadConfig({ env: { BASKET_MAX_IDEMPOTENCY_KEYS: String(MAX_CALLER_PRODUCERS + 1) }, configDir: d }), (e: Error) => e instanceof ConfigError && /BASKET_MAX_IDEMPOTENCY_KEYS/.test(e.message));
+  assert.equal(loadConfig({ env: { BASKET_MAX_IDEMPOTENCY_KEYS: String(MAX_CALLER_PRODUCERS) }, configDir: d }).produce.maxIdempotencyKeys, MAX_CALLER_PRODUCERS);
   writeFileSync(join(d, 'application.yaml'), 'basket:\n  engine: nope\n');
   assert.throws(() => loadConfig({ env: {}, configDir: d }), (e: Error) => /application\.yaml basket\.engine/.test(e.message));
   writeFileSync(join(d, 'application.yaml'), 'server: [unclosed\n');
