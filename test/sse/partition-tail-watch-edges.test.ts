@@ -2,7 +2,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CollectingSink, engineWithFetchCount, feedsOnTail } from './tail-fixture';
 import { eventually } from './live-app';
-import { SharedPartitionReaders } from '../../src/sse/shared-partition-readers';
 import { PartitionFeed } from '../../src/sse/partition-feed';
 
 // Edges of the embedded engine's append-driven tail (PartitionTailWatch): transactions, the engine closing.
@@ -36,12 +35,7 @@ test('read_committed through the tail: an open transaction is held back, an abor
 test('a tail parked on the watch learns that the engine closed instead of waiting for an append that cannot come', async (t) => {
   const { engine } = await engineWithFetchCount(t);
   await engine.createTopic({ name: 'closing', partitions: 1 });
-  const readers = new SharedPartitionReaders(engine, { maxBytes: 1 << 20, maxWaitMs: 30_000 });
-  t.after(() => readers.close());
-  const sink = new CollectingSink();
-  const feed = new PartitionFeed(sink, 0, 'closing', 0, 0, { engine, readers, isolationLevel: 'read_committed', catchUpBytes: 1 << 20 });
-  feed.start();
-  await eventually(() => feed.tailing, 'the feed on the tail');
+  const { readers, sinks: [sink] } = await feedsOnTail(t, engine, 'closing', 1, { maxBytes: 1 << 20, maxWaitMs: 30_000 });
   await engine.close();
   await eventually(() => sink.failed !== undefined || readers.size === 0, 'the tail to end');
   assert.equal(sink.failed?.code, 'ENGINE_CLOSED');

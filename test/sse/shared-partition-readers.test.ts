@@ -98,12 +98,7 @@ test('a deleted topic fails its subscribers instead of leaving them waiting', as
   const { engine } = await engineWithFetchCount(t);
   await engine.createTopic({ name: 'gone', partitions: 1 });
   // A short park: the next fetch after the delete is what must notice it.
-  const readers = new SharedPartitionReaders(engine, { maxBytes: 1 << 20, maxWaitMs: 50 });
-  t.after(() => readers.close());
-  const sink = new CollectingSink();
-  const feed = new PartitionFeed(sink, 0, 'gone', 0, 0, { engine, readers, isolationLevel: 'read_committed', catchUpBytes: 1 << 20 });
-  feed.start();
-  await eventually(() => feed.tailing, 'the feed on the tail');
+  const { readers, sinks: [sink] } = await feedsOnTail(t, engine, 'gone', 1, { maxBytes: 1 << 20, maxWaitMs: 50 });
   await engine.deleteTopic('gone');
   await eventually(() => sink.failed !== undefined, 'the feed to fail');
   assert.equal(sink.failed?.code, 'UNKNOWN_TOPIC_OR_PARTITION');
