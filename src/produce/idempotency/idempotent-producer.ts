@@ -82,7 +82,8 @@ export class IdempotentProducer {
    * meet a closed journal and a request whose records are in the log would be answered an error.
    */
   private answering = 0;
-  private answeringEnded: (() => void) | undefined;
+  /** What close waits on while `answering` is above 0. */
+  private answeringIdle: Deferred<void> | undefined;
 
   constructor(
     private readonly produce: ProduceService,
@@ -138,15 +139,7 @@ export class IdempotentProducer {
   }
 
   async close(): Promise<void> {
-    if (this.answering > 0) {
-      await new Promise<void>((resolve) => {
-        const before = this.answeringEnded;
-        this.answeringEnded = () => {
-          before?.();
-          resolve();
-        };
-      });
-    }
+    if (this.answering > 0) await (this.answeringIdle ??= deferred<void>()).promise;
     await Promise.all(this.settling);
     await this.store.close();
   }
@@ -293,9 +286,8 @@ export class IdempotentProducer {
   /** A request of runKeyedAnsweredOnOutcome ended (after `answered` took over a failed one's settling). */
   private answeredOnOutcome(): void {
     if (--this.answering > 0) return;
-    const ended = this.answeringEnded;
-    this.answeringEnded = undefined;
-    ended?.();
+    this.answeringIdle?.resolve();
+    this.answeringIdle = undefined;
   }
 
   /** Answers the request and its repeats when `done` settles, and settles the key when the appends end. */
