@@ -415,7 +415,7 @@ export class PartitionLog {
     if (this.offlineError !== undefined || offset < this.logStartOffset || offset > this.highWatermark) return undefined;
     const committed = isolation === 'read_committed';
     const upTo = committed ? this.lastStableOffset : this.highWatermark;
-    if (offset >= upTo) return { batches: [], bytes: 0, nextOffset: offset, from: offset, upTo, segmentBaseOffset: -1 };
+    if (offset >= upTo) return emptyRead(offset, upTo);
     const read = this.recent.read(offset, maxBytes, true);
     if (read === undefined) return undefined;
     return this.readResult(read.batches, read.bytes, offset, upTo, committed, this.segments[segmentIndexFor(this.segments, offset)].baseOffset);
@@ -425,8 +425,7 @@ export class PartitionLog {
   private async readOnce(offset: number, maxBytes: number, upTo: number, minOneBatch: boolean, committed: boolean): Promise<LogBatchRead> {
     this.assertReadable();
     if (offset < this.logStartOffset || offset > this.highWatermark) throw this.outOfRange(offset);
-    const nothing: LogBatchRead = { batches: [], bytes: 0, nextOffset: offset, from: offset, upTo, segmentBaseOffset: -1 };
-    if (offset >= upTo) return nothing;
+    if (offset >= upTo) return emptyRead(offset, upTo);
     const segments = this.segments;
     for (let i = segmentIndexFor(segments, offset); i < segments.length && segments[i].baseOffset < upTo; i++) {
       const read = this.recent.read(offset, maxBytes, minOneBatch) ?? (await segments[i].read(offset, maxBytes, minOneBatch));
@@ -438,7 +437,7 @@ export class PartitionLog {
       }
       return this.readResult(read.batches, read.bytes, offset, upTo, committed, segments[i].baseOffset);
     }
-    return nothing;
+    return emptyRead(offset, upTo);
   }
 
   /** The batches read from `offset` below `upTo`, less control batches and (committed) aborted ones. */
@@ -532,3 +531,8 @@ export class PartitionLog {
 }
 
 function noop(): void {}
+
+/** A read that found nothing at `offset`: it is at `upTo` or past it, or no segment had a batch there. */
+function emptyRead(offset: number, upTo: number): LogBatchRead {
+  return { batches: [], bytes: 0, nextOffset: offset, from: offset, upTo, segmentBaseOffset: -1 };
+}
