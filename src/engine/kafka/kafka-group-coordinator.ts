@@ -21,6 +21,7 @@ import { KafkaGroupConnection } from './kafka-group-connection';
 import { KafkaGroupMember } from './kafka-group-member';
 import { decodeAssignment, decodeSubscription, encodeAssignment } from './kafka-group-protocol';
 import { API_KEYS, type KjsCluster } from './kafkajs-internals';
+import { byTopic } from './by-topic';
 
 export interface KafkaGroupCoordinatorOptions {
   /**
@@ -310,15 +311,4 @@ export class KafkaGroupCoordinator implements GroupCoordinator {
 
 function key(groupId: string, memberId: string): string {
   return `${groupId}\u0000${memberId}`;
-}
-
-/** Groups items by topic, in first-seen order, as Kafka's requests list them. */
-export function byTopic<T extends { topic: string }, P>(items: readonly T[], partition: (item: T) => P): Array<{ topic: string; partitions: P[] }> {
-  const topics = new Map<string, P[]>();
-  for (const item of items) {
-    const list = topics.get(item.topic);
-    if (list === undefined) topics.set(item.topic, [partition(item)]);
-    else list.push(partition(item));
-  }
-  return [...topics].map(([topic, partitions]) => ({ topic, partitions }));
 }

@@ -1,4 +1,5 @@
 import type { Assignment, Subscription, TopicPartition } from '../../coordinator/group/group-coordinator';
+import { byTopic } from './by-topic';
 
 /**
  * Kafka's consumer protocol: the bytes a member puts in JoinGroup (its subscription) and the leader
@@ -34,11 +35,9 @@ export function decodeSubscription(bytes: Buffer | null): Subscription {
 }
 
 export function encodeAssignment(assignment: Assignment): Buffer {
-  const byTopic = new Map<string, number[]>();
-  for (const tp of assignment.partitions) byTopic.set(tp.topic, [...(byTopic.get(tp.topic) ?? []), tp.partition]);
   const w = new Writer();
   w.int16(0);
-  w.array([...byTopic], ([topic, partitions]) => {
+  w.array(byTopic(assignment.partitions, (tp) => tp.partition), ({ topic, partitions }) => {
     w.string(topic);
     w.array(partitions, (p) => w.int32(p));
   });

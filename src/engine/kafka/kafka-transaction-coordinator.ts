@@ -10,7 +10,7 @@ import { mergeOffsets, mergePartitions, transition, type TransactionMetadata, ty
 import { delay } from './delay';
 import type { StorageEngine } from '../storage-engine';
 import { KafkaGroupConnection } from './kafka-group-connection';
-import { byTopic } from './kafka-group-coordinator';
+import { byTopic } from './by-topic';
 import { KafkaTransactionJournal, TRANSACTION_ANSWERS_TOPIC } from './kafka-transaction-journal';
 import { isConcurrentTransactions, toTransactionError } from './kafka-transaction-errors';
 import { API_KEYS, COORDINATOR_TYPE, type KjsCluster, type KjsTxnBroker, type KjsTxnProducer } from './kafkajs-internals';
