@@ -247,7 +247,7 @@ export class IdempotencyKeyStore {
    * rather than at the end of the turn (see `write`), with the records queued before it, in order.
    */
   async writeIntent(entry: KeyEntry, intent: IntentRecord, now = false): Promise<void> {
-    const written = this.write(entry.key, intent, 1, true);
+    const written = this.write(entry.key, intent, 1, 'turn');
     if (now) this.flush();
     await written;
     entry.intent = intent;
@@ -291,7 +291,7 @@ export class IdempotencyKeyStore {
       outcomes: entry.outcomeRuns,
     };
     if (entry.producerId !== undefined) record.producerId = entry.producerId;
-    const written = this.write(entry.key, record, acks, urgent, urgent);
+    const written = this.write(entry.key, record, acks, urgent ? 'tick' : 'lazy');
     // An urgent outcome's request holds its key in flight until it is answered, so compact could not
     // keep it yet: its caller does (`keep`), and the write's promise is handed on as it is.
     return urgent ? written : written.then(() => this.compact(entry));
@@ -304,7 +304,7 @@ export class IdempotencyKeyStore {
 
   async writeReleased(entry: KeyEntry, acks: Acks): Promise<void> {
     this.drop(entry);
-    await this.write(entry.key, { type: 'released', v: 0 }, acks, false);
+    await this.write(entry.key, { type: 'released', v: 0 }, acks, 'lazy');
   }
 
   /**
@@ -312,21 +312,21 @@ export class IdempotencyKeyStore {
    * fsynced. Intents asked for in the same turn of the event loop go out in one write at its end:
    * measured, one write(2) per turn costs less CPU than a write per intent (about 14 µs a keyed
    * request more, loaded machine), though a keyed request then waits a turn before it appends.
-   * Outcomes and releases are not `urgent`: they wait for the next intents' write, or LAZY_MS, so
+   * Outcomes and releases are `lazy`: they wait for the next intents' write, or LAZY_MS, so
    * that a keyed request costs about one write(2), not two; they only hold a lane back, never an
    * answer, and one lost to a crash leaves its key pending, which a repeat resumes. The exception
-   * (`endOfTick`): the outcome of a sync request under its key's own producer, which has no intent
+   * (`tick`): the outcome of a sync request under its key's own producer, which has no intent
    * and is answered once it is written, goes out when the current callback's microtasks are done.
    */
-  private write(key: string, record: KeyRecord, acks: Acks, urgent: boolean, endOfTick = false): Promise<void> {
+  private write(key: string, record: KeyRecord, acks: Acks, when: 'tick' | 'turn' | 'lazy'): Promise<void> {
     if (this.closed) return Promise.reject(new EngineError('ENGINE_CLOSED', 'The idempotency key store is closed'));
     this.queued.push(encodeKeyRecord(key, record));
-    if (endOfTick) {
+    if (when === 'tick') {
       if (!this.tickFlushScheduled) {
         this.tickFlushScheduled = true;
         process.nextTick(this.flushTick);
       }
-    } else if (!urgent) {
+    } else if (when === 'lazy') {
       this.scheduleLazy();
     } else if (!this.flushScheduled) {
       this.flushScheduled = true;
