@@ -1,8 +1,9 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
+import { procStatFields } from '../src/proc-stat';
 
 /** Benchmarked servers run as their own processes, so the load generator does not share their event loop. */
 export interface Server {
@@ -14,12 +15,10 @@ export interface Server {
 
 /**
  * utime + stime in seconds from a /proc stat file (/proc/PID/stat for a process, /proc/PID/task/TID/stat
- * for one thread): fields 14 and 15, in the kernel's 100 ticks a second. Fields are counted from the
- * last ')', as the command name before it may hold spaces. Throws if the file cannot be read.
+ * for one thread): fields 14 and 15, in the kernel's 100 ticks a second. Throws if the file cannot be read.
  */
 export function procStatCpuSeconds(statPath: string): number {
-  const stat = readFileSync(statPath, 'latin1');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const fields = procStatFields(statPath);
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { EngineError } from '../engine-error';
+import { procStatFields } from '../../proc-stat';
 
 /** The lock file's name in the data dir, as Kafka names the one in each log dir. */
 export const LOCK_FILE = '.lock';
@@ -115,12 +115,10 @@ function isRunning(owner: LockOwner): boolean {
   return owner.startTime === null || now === null || now === owner.startTime;
 }
 
-/** Field 22 of /proc/<pid>/stat, or null where it cannot be read. Fields after the command (field 2, in parentheses, which may hold spaces) are split from its closing parenthesis. */
+/** Field 22 of /proc/<pid>/stat (starttime), or null where it cannot be read. */
 export function processStartTime(pid: number): string | null {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[19] ?? null;
+    return procStatFields(`/proc/${pid}/stat`)[19] ?? null;
   } catch {
     return null;
   }
