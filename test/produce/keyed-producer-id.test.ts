@@ -70,21 +70,49 @@ test('allocateProducerIds never hands out an id from 2^52 up: they are callers\'
 });
 
 test('the producer id index is exact when ids share their low bits', () => {
-  const index = new ProducerIdIndex<{ producerId?: number; name: string }>((e) => e.producerId);
+  const index = new ProducerIdIndex();
   const ids = [0, 1, 2].map((i) => CALLER_PRODUCER_ID_BASE + 5 + i * 2 ** 30);
-  const entries = ids.map((producerId, i) => ({ producerId, name: `e${i}` }));
-  ids.forEach((id, i) => index.set(id, entries[i]));
-  ids.forEach((id, i) => assert.equal(index.get(id), entries[i]));
-  assert.equal(index.get(CALLER_PRODUCER_ID_BASE + 5 + 3 * 2 ** 30), undefined);
-  index.delete(ids[0], entries[0]);
-  assert.equal(index.get(ids[0]), undefined);
-  assert.equal(index.get(ids[1]), entries[1], 'the others are still found');
-  index.delete(ids[1], entries[0]);
-  assert.equal(index.get(ids[1]), entries[1], 'only the entry itself is removed');
-  const later = { producerId: CALLER_PRODUCER_ID_BASE + 5 + 4 * 2 ** 30, name: 'later' };
-  index.set(later.producerId, later);
-  assert.equal(index.get(later.producerId), later);
-  assert.equal(index.get(ids[2]), entries[2]);
+  ids.forEach((id, i) => index.set(id, i));
+  ids.forEach((id, i) => assert.equal(index.get(id), i));
+  assert.equal(index.get(CALLER_PRODUCER_ID_BASE + 5 + 3 * 2 ** 30), -1);
+  index.delete(ids[0], 0);
+  assert.equal(index.get(ids[0]), -1);
+  assert.equal(index.get(ids[1]), 1, 'the others are still found');
+  index.delete(ids[1], 0);
+  assert.equal(index.get(ids[1]), 1, 'an id held with another value stays');
+  const later = CALLER_PRODUCER_ID_BASE + 5 + 4 * 2 ** 30;
+  index.set(later, 7);
+  assert.equal(index.get(later), 7);
+  assert.equal(index.get(ids[2]), 2);
+  assert.equal(index.size, 3);
+});
+
+test('the producer id index agrees with a Map through growth and removals in any order', () => {
+  const index = new ProducerIdIndex();
+  const model = new Map<number, number>();
+  // A fixed generator: the same run every time, ids crowded into few low bits so runs of the table collide.
+  let seed = 12345;
+  const next = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+  const pool = Array.from({ length: 3000 }, (_, i) => CALLER_PRODUCER_ID_BASE + (next() % 64) * 2 ** 32 + (i % 97));
+  for (let step = 0; step < 40_000; step++) {
+    const id = pool[next() % pool.length];
+    const op = next() % 3;
+    if (op === 0) {
+      index.set(id, step);
+      model.set(id, step);
+    } else if (op === 1) {
+      const value = model.get(id) ?? 0;
+      index.delete(id, value);
+      model.delete(id);
+    } else {
+      assert.equal(index.get(id), model.get(id) ?? -1, `step ${step}`);
+    }
+  }
+  assert.equal(index.size, model.size);
+  for (const id of pool) assert.equal(index.get(id), model.get(id) ?? -1);
+  index.clear();
+  assert.equal(index.size, 0);
+  assert.equal(index.get(pool[0]), -1);
 });
 
 test('producer state: a caller\'s producer past the Idempotency-Key window answers as new, though no other caller came to remove it', () => {

@@ -11,7 +11,7 @@ const noop = (): void => undefined;
  * A partition's producers with caller-derived ids (one per Idempotency-Key), in the order they
  * were first seen. Almost all of them append one batch, at epoch 0: such a producer is a slot of a
  * ring of typed arrays (id, epoch, the batch's sequences, offsets and timestamp, last append time),
- * found through a Map from the id's low 30 bits (a small integer) to its slot, so that each one costs
+ * found through an index of ids (producer-id-index.ts: typed arrays, not a Map) to its slot, so that each one costs
  * no object of its own beyond its append's promise: up to 250,000 of them live for the key window,
  * and objects that old are paid again by every major collection. A producer that appends again,
  * changes epoch or is asked for as an entry (see `entry`) is "promoted": its slot keeps its place in
@@ -44,7 +44,7 @@ export class CallerProducers {
   /** The append's promise of a batch this process appended, until the slot is reused. */
   private written: Array<Promise<AppendResult> | undefined> = [];
   private readonly promoted = new Map<number, ProducerStateEntry>();
-  private readonly slots = new ProducerIdIndex<number>((slot) => this.ids[slot]);
+  private readonly slots = new ProducerIdIndex();
   /**
    * The id of the last lookup that found nothing, until that id is placed: the append of a new
    * producer looks it up twice (check, then update), and a lookup in a Map this large is a cache miss.
@@ -234,7 +234,7 @@ export class CallerProducers {
 
   private slotOf(producerId: number): number {
     const slot = this.slots.get(producerId);
-    if (slot !== undefined) return slot;
+    if (slot !== -1) return slot;
     this.lastMiss = producerId;
     return -1;
   }

@@ -36,6 +36,8 @@ export interface KeyEntry {
 }
 
 const SEGMENT_BYTES = 16 << 20;
+/** The value of a claimed id in `claimedIds`: the index is used as a set. */
+const CLAIMED = 0;
 /** Longest an outcome or release waits to ride on an intent's write (and, for acks=all, fsync). */
 const LAZY_MS = 5;
 /** Longest a written record waits for an fsync nobody asked for: what a power loss can take from the journal. */
@@ -74,8 +76,11 @@ export class IdempotencyKeyStore {
   private readonly entries = new Map<string, KeyEntry | number>();
   private readonly completed = new CompletedKeys();
   private readonly byReceipt = new Map<string, string>();
-  /** Keys by the keyed producer id they claimed: two keys with one id are told apart here. */
-  private readonly byProducerId = new ProducerIdIndex<string>((key) => this.producerIdOf(this.entries.get(key)));
+  /**
+   * The keyed producer ids the table's keys claimed, one key each: a key holds its own id in its
+   * entry (or slot), so an id held here that a key has not is another key's (claimProducerId).
+   */
+  private readonly claimedIds = new ProducerIdIndex();
   private readonly order: EvictionOrder;
   private readonly journal: IdempotencyJournal;
   private started = false;
@@ -165,10 +170,10 @@ export class IdempotencyKeyStore {
    * keyedProducerId): then false, and the entry must be sent under an allocated id.
    */
   claimProducerId(entry: KeyEntry, producerId: number): boolean {
-    const holder = this.byProducerId.get(producerId);
-    if (holder !== undefined && holder !== entry.key) return false;
+    if (entry.producerId === producerId) return true;
+    if (this.claimedIds.get(producerId) !== -1) return false;
     entry.producerId = producerId;
-    this.byProducerId.set(producerId, entry.key);
+    this.claimedIds.set(producerId, CLAIMED);
     return true;
   }
 
@@ -238,7 +243,7 @@ export class IdempotencyKeyStore {
     const slot = typeof entry === 'number';
     if (slot ? this.completed.isAsync(entry) : entry.async) this.byReceipt.delete(keyedReceiptId(key));
     const producerId = this.producerIdOf(entry);
-    if (producerId !== undefined) this.byProducerId.delete(producerId, key);
+    if (producerId !== undefined) this.claimedIds.delete(producerId, CLAIMED);
     if (slot) this.completed.release(entry);
   }
 
