@@ -82,6 +82,13 @@ export class IdempotencyKeyStore {
    */
   private readonly claimedIds = new ProducerIdIndex();
   private readonly order: EvictionOrder;
+  /** The entry `order` last looked up: that of the key its `next` returns, so evict need not look it up again. */
+  private lastOrdered: KeyEntry | number | undefined;
+  /**
+   * The key `get` last found absent, until an entry is inserted: `begin` right after that `get`
+   * (a new key's request) need not look it up a second time in a table of up to maxKeys keys.
+   */
+  private lastMiss: string | undefined;
   private readonly journal: IdempotencyJournal;
   private started = false;
   private sweep: NodeJS.Timeout | undefined;
@@ -111,7 +118,7 @@ export class IdempotencyKeyStore {
     private readonly logger: Logger,
   ) {
     this.now = options.now ?? Date.now;
-    this.order = new EvictionOrder((key) => this.createdAtOf(this.entries.get(key)), () => this.entries.keys(), options.maxKeys);
+    this.order = new EvictionOrder((key) => this.createdAtOf((this.lastOrdered = this.entries.get(key))), () => this.entries.keys(), options.maxKeys);
     this.journal = new IdempotencyJournal(dir, {
       ttlMs: options.ttlMs,
       segmentBytes: SEGMENT_BYTES,
@@ -180,9 +187,13 @@ export class IdempotencyKeyStore {
   /** The live entry for `key` (a copy for a completed key); an expired one is forgotten here. */
   get(key: string): KeyEntry | undefined {
     const entry = this.entries.get(key);
-    if (entry === undefined) return undefined;
+    if (entry === undefined) {
+      this.lastMiss = key;
+      return undefined;
+    }
     if (this.expired(entry)) {
-      this.remove(key);
+      this.forget(key, entry);
+      this.lastMiss = key;
       return undefined;
     }
     return typeof entry === 'number' ? this.completed.entry(entry, key) : entry;
@@ -199,8 +210,12 @@ export class IdempotencyKeyStore {
 
   /** Keeps a succeeded entry as a slot, when it fits one and nothing holds it in flight. */
   private compact(entry: KeyEntry): void {
-    if (entry.inFlight !== undefined || this.entries.get(entry.key) !== entry || !CompletedKeys.fits(entry)) return;
-    this.entries.set(entry.key, this.completed.add(entry));
+    if (entry.inFlight === undefined && this.entries.get(entry.key) === entry) this.compactHeld(entry);
+  }
+
+  /** compact for an entry the table is known to hold (see `keep`). */
+  private compactHeld(entry: KeyEntry): void {
+    if (CompletedKeys.fits(entry)) this.entries.set(entry.key, this.completed.add(entry));
   }
 
   private producerIdOf(entry: KeyEntry | number | undefined): number | undefined {
@@ -217,7 +232,7 @@ export class IdempotencyKeyStore {
    * `digest`: the key's keyDigest, if the caller has it.
    */
   begin(key: string, fingerprint: string, async: boolean, digest?: string): KeyEntry {
-    if (this.entries.has(key)) throw new Error(`idempotency key '${key}' already has an entry`);
+    if (key !== this.lastMiss && this.entries.has(key)) throw new Error(`idempotency key '${key}' already has an entry`);
     const entry = this.insert(key, fingerprint, this.now(), async, digest);
     this.evict();
     return entry;
@@ -226,6 +241,7 @@ export class IdempotencyKeyStore {
   private insert(key: string, fingerprint: string, createdAt: number, async: boolean, digest?: string): KeyEntry {
     const entry: KeyEntry = { key, fingerprint, createdAt, async };
     this.entries.set(key, entry);
+    this.lastMiss = undefined;
     this.order.add(key, createdAt);
     if (async) this.byReceipt.set(keyedReceiptId(key, digest), key);
     return entry;
@@ -238,7 +254,11 @@ export class IdempotencyKeyStore {
 
   private remove(key: string): void {
     const entry = this.entries.get(key);
-    if (entry === undefined) return;
+    if (entry !== undefined) this.forget(key, entry);
+  }
+
+  /** Removes `entry`, which the table holds for `key`. */
+  private forget(key: string, entry: KeyEntry | number): void {
     this.entries.delete(key);
     const slot = typeof entry === 'number';
     if (slot ? this.completed.isAsync(entry) : entry.async) this.byReceipt.delete(keyedReceiptId(key));
@@ -302,9 +322,14 @@ export class IdempotencyKeyStore {
     return urgent ? written : written.then(() => this.compact(entry));
   }
 
-  /** Keeps a succeeded entry whose outcome is written as a slot, once nothing holds it in flight (see compact). */
+  /**
+   * Keeps a succeeded entry whose outcome is written as a slot, called by the request that held it
+   * in flight as it lets go: an entry in flight is never removed (expire, evict and get pass over
+   * it; drop and releases come from its own request after), so the table still holds this one and
+   * is not asked again.
+   */
   keep(entry: KeyEntry): void {
-    if (entry.outcomeRuns !== undefined) this.compact(entry);
+    if (entry.outcomeRuns !== undefined && entry.inFlight === undefined) this.compactHeld(entry);
   }
 
   async writeReleased(entry: KeyEntry, acks: Acks): Promise<void> {
@@ -397,7 +422,7 @@ export class IdempotencyKeyStore {
     const oldest = this.now() - this.options.ttlMs;
     for (const [key, entry] of this.entries) {
       if (typeof entry === 'number' ? this.completed.createdAt(entry) >= oldest : entry.createdAt >= oldest) break;
-      if (typeof entry === 'number' || entry.inFlight === undefined) this.remove(key);
+      if (typeof entry === 'number' || entry.inFlight === undefined) this.forget(key, entry);
     }
   }
 
@@ -407,8 +432,8 @@ export class IdempotencyKeyStore {
     while (this.entries.size > this.options.maxKeys) {
       const key = this.order.next();
       if (key === undefined) break;
-      const entry = this.entries.get(key)!;
-      if (typeof entry === 'number' || entry.inFlight === undefined) this.remove(key);
+      const entry = this.lastOrdered!;
+      if (typeof entry === 'number' || entry.inFlight === undefined) this.forget(key, entry);
       else (running ??= []).push(entry);
     }
     if (running !== undefined) for (const entry of running) this.order.add(entry.key, entry.createdAt);
