@@ -144,13 +144,28 @@ export class IdempotentProducer {
     await this.store.close();
   }
 
-  /** `digest`: the key's keyDigest, if `send` took it. */
-  private async run(entry: KeyEntry, request: KeyedProduceRequest, resume: IntentRecord | undefined, digest: string | undefined): Promise<KeyedProduceRun> {
+  /**
+   * `digest`: the key's keyDigest, if `send` took it. Not async itself: its caller's `await` is the
+   * one a keyed request's promise passes through on its way from runKeyed (each async function in
+   * the chain is a promise and a few microtask jobs more per request).
+   */
+  private run(entry: KeyEntry, request: KeyedProduceRequest, resume: IntentRecord | undefined, digest: string | undefined): Promise<KeyedProduceRun> {
     const gate = deferred<ProduceOutcome[]>();
     entry.inFlight = gate.promise;
     const receiptId = entry.async ? keyedReceiptId(entry.key, digest) : '';
     const keyed = resume === undefined ? this.keyedLane(entry, digest) : undefined;
-    if (keyed !== undefined) return await this.runKeyed(entry, request, keyed, gate, receiptId);
+    if (keyed !== undefined) return this.runKeyed(entry, request, keyed, gate, receiptId);
+    return this.runLaned(entry, request, resume, gate, receiptId);
+  }
+
+  /** A request under an allocated lane, or a pending key's resume (class comment). */
+  private async runLaned(
+    entry: KeyEntry,
+    request: KeyedProduceRequest,
+    resume: IntentRecord | undefined,
+    gate: Deferred<ProduceOutcome[]>,
+    receiptId: string,
+  ): Promise<KeyedProduceRun> {
     let lane: ProducerLane | undefined;
     let intentTried = false;
     let sent: ProduceSend;
