@@ -57,7 +57,8 @@ export interface GroupContext {
  * - in CompletingRebalance the leader's SyncGroup is awaited for at most the rebalance timeout.
  *
  * Members are not restored at start (they are in-process consumer instances of the previous run):
- * a loaded group is Empty with its stored generation.
+ * a loaded group is Empty with its stored generation. `stateTimestamp` is when the group entered its
+ * state; for an Empty group, when it became empty, from which offsets retention counts.
  */
 export class ConsumerGroup {
   state: GroupStateName = 'Empty';
@@ -67,6 +68,7 @@ export class ConsumerGroup {
   stateTimestamp: number;
   private readonly members = new Map<string, GroupMember>();
   private timer: NodeJS.Timeout | undefined;
+  private emptiedByRestart = false;
 
   constructor(readonly groupId: string, private readonly ctx: GroupContext) {
     this.stateTimestamp = ctx.now();
@@ -191,6 +193,19 @@ export class ConsumerGroup {
     if (this.members.size > 0) return;
     this.generationId = Math.max(this.generationId, value.generation);
     this.stateTimestamp = value.currentStateTimestamp;
+    this.emptiedByRestart = value.members.length > 0;
+  }
+
+  /**
+   * After load: a group whose last record still lists members lost them with the previous run, so
+   * it is empty since this load (offsets retention counts from there), and a record says so, so that
+   * the next restart does not count from its own start again.
+   */
+  settleLoaded(): void {
+    if (!this.emptiedByRestart || this.members.size > 0) return;
+    this.emptiedByRestart = false;
+    this.stateTimestamp = this.ctx.now();
+    this.persist(this.metadataValue(new Map()));
   }
 
   markDead(): void {

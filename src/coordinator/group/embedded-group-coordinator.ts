@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { StorageEngine } from '../../engine/storage-engine';
-import { ensureInternalTopic, replayPartition } from '../internal-partition';
+import { ensureInternalTopic, holdInternalRetention, INTERNAL_TOPIC_RETENTION_MS, releaseInternalRetention, replayPartition } from '../internal-partition';
+import { LiveRecords, refreshBatches } from '../live-records';
 import { CoordinatorError } from './coordinator-error';
 import { decodeCoordinatorRecord, encodeCoordinatorRecord, type CoordinatorRecord } from './coordinator-records';
 import type { GroupContext } from './consumer-group';
@@ -31,6 +32,10 @@ export interface EmbeddedGroupCoordinatorOptions {
   offsetsTopicPartitions?: number;
   /** How often member sessions are checked (an interval, not a poll for data). */
   sessionCheckIntervalMs?: number;
+  /** Kafka's offsets.retention.minutes, in ms: how long an empty group keeps its committed offsets. Default 7 days. */
+  offsetsRetentionMs?: number;
+  /** Kafka's offsets.retention.check.interval.ms: how often offsets expire and old records are re-appended. Default 600000. */
+  offsetsRetentionCheckIntervalMs?: number;
   now?: () => number;
 }
 
@@ -43,11 +48,24 @@ export interface EmbeddedGroupCoordinatorOptions {
  *
  * Writes to one partition are applied in the order they were appended: each waits for its
  * predecessor before its replay, while the appends themselves share the engine's group commit.
+ *
+ * The embedded engine has no compaction, so the coordinator keeps its own records from ageing out:
+ * each pass (at load, then every offsetsRetentionCheckIntervalMs) expires offsets as Kafka does
+ * (GroupCoordinatorShard.expireOffsets) and re-appends, unchanged, every current record older than
+ * half of INTERNAL_TOPIC_RETENTION_MS (see internal-partition.ts for why that is sound). Expiry
+ * leaves groups with a write in flight, and the refresh keys with one, to the next pass: their
+ * records, appended after, would otherwise overtake that write.
  */
 export class EmbeddedGroupCoordinator implements GroupCoordinator {
   private shards: GroupCoordinatorShard[] = [];
   private tails: Promise<void>[] = [];
+  private live: LiveRecords[] = [];
+  /** Groups with a write in flight, and how many. */
+  private readonly writing = new Map<string, number>();
   private sweep: NodeJS.Timeout | undefined;
+  private retentionTimer: NodeJS.Timeout | undefined;
+  private cleaning: Promise<void> | undefined;
+  private retentionReleased = false;
   private status: 'loading' | 'active' | 'closed' = 'loading';
   private loading: Promise<void> | undefined;
   private readonly now: () => number;
@@ -75,10 +93,17 @@ export class EmbeddedGroupCoordinator implements GroupCoordinator {
     const shards = Array.from({ length: count }, (_, p) => new GroupCoordinatorShard(p, this.contextFor(p)));
     this.shards = shards;
     this.tails = shards.map(() => Promise.resolve());
+    this.live = shards.map(() => new LiveRecords());
     const started = this.now();
     let records = 0;
     for (const shard of shards) records += await this.replayPartition(shard);
     if (this.status === 'closed') return;
+    for (const shard of shards) shard.settleLoaded();
+    // Their groups are busy until written, and the first pass should leave none behind.
+    await Promise.all(this.tails);
+    await this.runOffsetsRetention();
+    this.retentionTimer = setInterval(() => void this.runOffsetsRetention(), this.options.offsetsRetentionCheckIntervalMs ?? 600_000);
+    this.retentionTimer.unref();
     const interval = this.options.sessionCheckIntervalMs ?? 1000;
     this.sweep = setInterval(() => {
       const now = this.now();
@@ -91,9 +116,13 @@ export class EmbeddedGroupCoordinator implements GroupCoordinator {
 
   async close(): Promise<void> {
     if (this.sweep !== undefined) clearInterval(this.sweep);
+    if (this.retentionTimer !== undefined) clearInterval(this.retentionTimer);
     this.status = 'closed';
+    await this.cleaning;
     for (const shard of this.shards) shard.shutdown();
     await Promise.all(this.tails);
+    if (this.retentionReleased) await holdInternalRetention(this.engine, CONSUMER_OFFSETS_TOPIC);
+    this.retentionReleased = false;
   }
 
   async joinGroup(request: JoinGroupRequest): Promise<JoinGroupResponse> {
@@ -167,6 +196,40 @@ export class EmbeddedGroupCoordinator implements GroupCoordinator {
     return this.run(shard, shard.resetOffsets(groupId, offsets));
   }
 
+  /**
+   * One pass of offsets retention and record refresh over every partition; concurrent calls share
+   * the running pass. Retention of the topic, held at load, is released after the first full pass.
+   */
+  runOffsetsRetention(): Promise<void> {
+    if (this.shards.length === 0) return Promise.resolve();
+    this.cleaning ??= (async () => {
+      const now = this.now();
+      const retentionMs = this.options.offsetsRetentionMs ?? 604_800_000;
+      let incomplete = false;
+      for (const shard of this.shards) {
+        if (this.status === 'closed') return;
+        const busy = (groupId: string) => this.writing.has(groupId);
+        const expiring = shard.expireOffsets(now, retentionMs, busy);
+        const refresh = this.refresh(shard, now - INTERNAL_TOPIC_RETENTION_MS / 2);
+        if (refresh.skipped > 0) incomplete = true;
+        const done = await Promise.allSettled([...expiring.map((r) => this.run(shard, r)), ...refresh.appends]);
+        for (const d of done) {
+          if (d.status === 'fulfilled') continue;
+          incomplete = true;
+          this.logger.warn({ err: d.reason, partition: shard.partition }, 'offsets retention failed; retrying on the next pass');
+        }
+        if (expiring.length > 0) this.logger.info({ partition: shard.partition, groups: expiring.length }, 'expired committed offsets');
+      }
+      // Released only after a pass that left no old record behind (a failed append, a busy group).
+      if (incomplete || this.retentionReleased || this.status === 'closed') return;
+      await releaseInternalRetention(this.engine, CONSUMER_OFFSETS_TOPIC);
+      this.retentionReleased = true;
+    })()
+      .catch((err: unknown) => this.logger.warn({ err }, 'offsets retention failed; retrying on the next pass'))
+      .finally(() => (this.cleaning = undefined));
+    return this.cleaning;
+  }
+
   /** The `__consumer_offsets` partition of a group: Kafka's Utils.abs(groupId.hashCode) % partitions. */
   partitionFor(groupId: string): number {
     this.checkActive();
@@ -202,16 +265,41 @@ export class EmbeddedGroupCoordinator implements GroupCoordinator {
   }
 
   private write(shard: GroupCoordinatorShard, records: CoordinatorRecord[]): Promise<void> {
-    if (this.status === 'closed') return Promise.reject(new CoordinatorError('COORDINATOR_NOT_AVAILABLE', 'The group coordinator is closed'));
     const now = this.now();
-    const appended = this.engine.append(CONSUMER_OFFSETS_TOPIC, shard.partition, records.map((r) => encodeCoordinatorRecord(r, now)), { acks: -1 });
+    const encoded = records.map((r) => encodeCoordinatorRecord(r, now));
+    return this.append(shard, encoded, now, new Set(records.map((r) => r.group)), () => {
+      for (const r of records) shard.replay(r);
+    });
+  }
+
+  /** Re-appends, unchanged, the current records older than `cutoff` of keys with no append in flight; counts those left for the next pass. */
+  private refresh(shard: GroupCoordinatorShard, cutoff: number): { appends: Promise<void>[]; skipped: number } {
+    const live = this.live[shard.partition] as LiveRecords;
+    const old = live.olderThan(cutoff);
+    const stale = old.filter((r) => !live.isPending(r.key));
+    const now = this.now();
+    const appends = refreshBatches(stale).map((batch) => {
+      const groups = new Set(batch.flatMap((r) => decodeCoordinatorRecord(r.key, null)?.group ?? []));
+      return this.append(shard, batch.map((r) => ({ key: r.key, value: r.value })), now, groups, () => undefined);
+    });
+    return { appends, skipped: old.length - stale.length };
+  }
+
+  private append(shard: GroupCoordinatorShard, encoded: Array<{ key: Buffer; value: Buffer | null }>, now: number, groups: Set<string>, apply: () => void): Promise<void> {
+    if (this.status === 'closed') return Promise.reject(new CoordinatorError('COORDINATOR_NOT_AVAILABLE', 'The group coordinator is closed'));
+    const appended = this.engine.append(CONSUMER_OFFSETS_TOPIC, shard.partition, encoded.map((r) => ({ key: r.key, value: r.value, timestamp: now })), { acks: -1 });
     appended.catch(() => undefined); // handled below, once the predecessor is applied
+    for (const g of groups) this.writing.set(g, (this.writing.get(g) ?? 0) + 1);
     const p = shard.partition;
+    const live = this.live[p] as LiveRecords;
+    const keys = encoded.map((r) => r.key);
+    live.issued(keys);
     const applied = (this.tails[p] as Promise<void>)
       .then(() => appended)
       .then(
         () => {
-          for (const r of records) shard.replay(r);
+          apply();
+          for (const r of encoded) live.observe(r.key, r.value, now);
         },
         (err: unknown) => {
           throw new CoordinatorError('COORDINATOR_NOT_AVAILABLE', `Could not write to ${CONSUMER_OFFSETS_TOPIC}-${p}: ${err instanceof Error ? err.message : String(err)}`, {
@@ -220,7 +308,14 @@ export class EmbeddedGroupCoordinator implements GroupCoordinator {
         },
       );
     this.tails[p] = applied.catch(() => undefined);
-    return applied;
+    return applied.finally(() => {
+      live.settled(keys);
+      for (const g of groups) {
+        const n = (this.writing.get(g) ?? 1) - 1;
+        if (n === 0) this.writing.delete(g);
+        else this.writing.set(g, n);
+      }
+    });
   }
 
   private contextFor(partition: number): GroupContext {
@@ -233,7 +328,9 @@ export class EmbeddedGroupCoordinator implements GroupCoordinator {
 
   /** Replays one partition from its log start offset to its high watermark; returns the record count. */
   private replayPartition(shard: GroupCoordinatorShard): Promise<number> {
+    const live = this.live[shard.partition] as LiveRecords;
     return replayPartition(this.engine, CONSUMER_OFFSETS_TOPIC, shard.partition, (r) => {
+      live.observe(r.key, r.value, r.timestamp);
       const record = decodeCoordinatorRecord(r.key, r.value);
       if (record === undefined) this.logger.warn({ partition: shard.partition, offset: r.offset }, 'skipping a coordinator record of an unknown version');
       else shard.replay(record);

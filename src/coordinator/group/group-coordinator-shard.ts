@@ -166,6 +166,36 @@ export class GroupCoordinatorShard {
     });
   }
 
+  /**
+   * Kafka's offsets retention (offsets.retention.minutes): the offsets of a group with members never
+   * expire; those of an empty group expire once it has been empty for `retentionMs` and the offset
+   * was not committed within it either (a group without group management - a consumer that assigns
+   * its partitions itself - by commit time alone). A group left with neither offsets nor members is
+   * deleted as DeleteGroups would. The results write tombstones, so a restart does not bring the
+   * offsets back. Groups `busy` names (a write in flight) are left to the next pass: a tombstone
+   * must not overtake a commit appended before it.
+   */
+  expireOffsets(now: number, retentionMs: number, busy: (groupId: string) => boolean): CoordinatorResult<void>[] {
+    const results: CoordinatorResult<void>[] = [];
+    for (const groupId of new Set([...this.groups.keys(), ...this.offsets.keys()])) {
+      const group = this.groups.get(groupId);
+      if (busy(groupId) || (group !== undefined && (group.size > 0 || group.state !== 'Empty'))) continue;
+      const emptySince = group?.stateTimestamp ?? Number.NEGATIVE_INFINITY;
+      const committed = [...(this.offsets.get(groupId)?.values() ?? [])];
+      const expired = committed.filter((o) => now - Math.max(emptySince, o.commitTimestamp) >= retentionMs);
+      if (expired.length === committed.length && now - emptySince >= retentionMs) results.push(this.deleteGroup(groupId));
+      else if (expired.length > 0) {
+        results.push({ records: expired.map((o) => offsetCommitRecord(groupId, o.topic, o.partition, null)), response: () => undefined });
+      }
+    }
+    return results;
+  }
+
+  /** After load: groups that lost their members with the previous run record that they are empty. */
+  settleLoaded(): void {
+    for (const group of this.groups.values()) group.settleLoaded();
+  }
+
   expireMembers(now: number): void {
     for (const group of this.groups.values()) group.expireMembers(now);
   }

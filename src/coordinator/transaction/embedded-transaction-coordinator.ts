@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Acks, ProducerIdBlock, StorageEngine } from '../../engine/storage-engine';
 import { partitionForGroup } from '../group/embedded-group-coordinator';
-import { ensureInternalTopic, replayPartition } from '../internal-partition';
+import { ensureInternalTopic, holdInternalRetention, INTERNAL_TOPIC_RETENTION_MS, releaseInternalRetention, replayPartition } from '../internal-partition';
+import { LiveRecords } from '../live-records';
 import type { OffsetCommitRequest } from '../group/group-coordinator';
 import type { BeginTransactionRequest, EndTransactionOptions, TransactionalOffsetSink, TransactionCoordinator } from './transaction-coordinator';
 import { notOpen, TransactionError } from './transaction-error';
@@ -41,11 +42,17 @@ const PRODUCER_ID_BLOCK = 100;
  * completed (markers are idempotent), an open one is aborted, so no partition stays behind an open
  * transaction. Aborts the client did not ask for (timeout, restart, a new session) bump the
  * producer epoch first, so late appends of the old session are fenced by the partitions.
+ *
+ * The embedded engine has no compaction: each sweep re-appends, unchanged and under the id's lock,
+ * every current record older than half of INTERNAL_TOPIC_RETENTION_MS (internal-partition.ts says
+ * why that is sound), and ids expire by transactional.id.expiration.ms with a tombstone.
  */
 export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
   private readonly registry = new TransactionRegistry();
   private readonly locks = new KeyedLock();
   private partitionCount = 0;
+  private live: LiveRecords[] = [];
+  private retentionReleased = false;
   private status: 'new' | 'active' | 'closed' = 'new';
   private loading: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -81,6 +88,7 @@ export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
   private async load(): Promise<void> {
     const started = this.now();
     this.partitionCount = await ensureInternalTopic(this.engine, TRANSACTION_STATE_TOPIC, this.options.stateTopicPartitions ?? 4);
+    this.live = Array.from({ length: this.partitionCount }, () => new LiveRecords());
     let records = 0;
     for (let p = 0; p < this.partitionCount; p++) records += await this.replay(p);
     this.status = 'active';
@@ -95,6 +103,7 @@ export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
         aborted++;
       }
     }
+    await this.refreshRecords();
     const interval = this.options.abortCheckIntervalMs ?? 1000;
     this.timer = setInterval(() => void this.sweep(), interval);
     this.timer.unref();
@@ -106,6 +115,8 @@ export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
     this.status = 'closed';
     await this.sweeping;
     await this.locks.idle();
+    if (this.retentionReleased) await holdInternalRetention(this.engine, TRANSACTION_STATE_TOPIC);
+    this.retentionReleased = false;
   }
 
   async begin(request: BeginTransactionRequest): Promise<TransactionMetadata> {
@@ -268,9 +279,15 @@ export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
     return done;
   }
 
-  /** Timeouts, completions cut short, and expired transactional ids. */
+  /** One housekeeping pass now instead of waiting for the timer (operations and tests); shares a running one. */
+  runSweep(): Promise<void> {
+    return this.sweep();
+  }
+
+  /** Timeouts, completions cut short, expired transactional ids, and records older than half the retention. */
   private sweep(): Promise<void> {
-    if (this.status !== 'active' || this.sweeping !== undefined) return Promise.resolve();
+    if (this.sweeping !== undefined) return this.sweeping;
+    if (this.status !== 'active') return Promise.resolve();
     this.sweeping = (async () => {
       const now = this.now();
       const expiration = this.options.transactionalIdExpirationMs ?? 604_800_000;
@@ -295,6 +312,7 @@ export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
           this.logger.warn({ err, transactionalId: id }, 'transaction housekeeping failed; retrying on the next pass');
         }
       }
+      await this.refreshRecords();
     })().finally(() => (this.sweeping = undefined));
     return this.sweeping;
   }
@@ -308,14 +326,51 @@ export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
     this.registry.apply(meta.transactionalId, meta);
   }
 
-  private async write(transactionalId: string, meta: TransactionMetadata | null, acks: Acks = -1): Promise<void> {
+  private write(transactionalId: string, meta: TransactionMetadata | null, acks: Acks = -1): Promise<void> {
+    return this.append(partitionForGroup(transactionalId, this.partitionCount), encodeTransactionRecord(transactionalId, meta, this.now()), acks);
+  }
+
+  private async append(partition: number, record: { key: Buffer; value: Buffer | null; timestamp: number }, acks: Acks): Promise<void> {
     if (this.status === 'closed') throw new TransactionError('COORDINATOR_NOT_AVAILABLE', 'The transaction coordinator is closed');
-    const partition = partitionForGroup(transactionalId, this.partitionCount);
     try {
-      await this.engine.append(TRANSACTION_STATE_TOPIC, partition, [encodeTransactionRecord(transactionalId, meta, this.now())], { acks });
+      await this.engine.append(TRANSACTION_STATE_TOPIC, partition, [record], { acks });
     } catch (err) {
       throw new TransactionError('COORDINATOR_NOT_AVAILABLE', `Could not write to ${TRANSACTION_STATE_TOPIC}-${partition}: ${message(err)}`, { cause: err });
     }
+    (this.live[partition] as LiveRecords).observe(record.key, record.value, record.timestamp);
+  }
+
+  /**
+   * Re-appends each current record older than half the topic's retention, under its id's lock so
+   * that no newer record of the id is in flight; then releases the retention held since load, once.
+   * Never throws: what fails is retried by the next sweep.
+   */
+  private async refreshRecords(): Promise<void> {
+    const cutoff = this.now() - INTERNAL_TOPIC_RETENTION_MS / 2;
+    let failed = false;
+    for (const [partition, live] of this.live.entries()) {
+      for (const old of live.olderThan(cutoff)) {
+        if (this.status === 'closed') return;
+        const again = async () => {
+          const current = live.get(old.key);
+          // Written anew (or deleted) since the list was taken: nothing to do.
+          if (current === undefined || current.timestamp >= cutoff) return;
+          await this.append(partition, { key: current.key, value: current.value, timestamp: this.now() }, 1);
+        };
+        const id = decodeTransactionRecord(old.key, null)?.transactionalId;
+        try {
+          await (id === undefined ? again() : this.locks.run(id, again));
+        } catch (err) {
+          failed = true;
+          this.logger.warn({ err, partition }, 'could not re-append a transaction state record; retrying on the next pass');
+        }
+      }
+    }
+    if (failed || this.retentionReleased || this.status === 'closed') return;
+    await releaseInternalRetention(this.engine, TRANSACTION_STATE_TOPIC).then(
+      () => (this.retentionReleased = true),
+      (err: unknown) => this.logger.warn({ err }, `could not release the retention of ${TRANSACTION_STATE_TOPIC}; retrying on the next pass`),
+    );
   }
 
   private async nextProducerId(): Promise<number> {
@@ -331,7 +386,9 @@ export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
   }
 
   private async replay(partition: number): Promise<number> {
+    const live = this.live[partition] as LiveRecords;
     return replayPartition(this.engine, TRANSACTION_STATE_TOPIC, partition, (r) => {
+      live.observe(r.key, r.value, r.timestamp);
       const decoded = decodeTransactionRecord(r.key, r.value);
       if (decoded === undefined) this.logger.warn({ partition, offset: r.offset }, 'skipping a transaction state record of an unknown version');
       else this.registry.apply(decoded.transactionalId, decoded.meta);

@@ -15,7 +15,7 @@ export const TRANSACTION_STATE_TOPIC = '__transaction_state';
 const KEY_VERSION = 0;
 const VALUE_VERSION = 1;
 
-export function encodeTransactionRecord(transactionalId: string, meta: TransactionMetadata | null, timestamp: number): ProducerRecord {
+export function encodeTransactionRecord(transactionalId: string, meta: TransactionMetadata | null, timestamp: number): ProducerRecord & { key: Buffer; value: Buffer | null; timestamp: number } {
   const id = Buffer.from(transactionalId, 'utf8');
   const key = Buffer.alloc(4 + id.length);
   key.writeInt16BE(KEY_VERSION, 0);
