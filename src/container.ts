@@ -63,7 +63,7 @@ export function createContainer(config: BasketConfig, logger: Logger): Dependenc
     useFactory: once((d) => {
       const engine = d.resolve<StorageEngine>(TOKENS.StorageEngine);
       if (engine instanceof KafkaEngine) return engine.groupCoordinator({ sessionTimeoutMs: config.kafka.groupSessionTimeoutMs });
-      return new EmbeddedGroupCoordinator(engine, {}, logger.child({ component: 'group-coordinator' }));
+      return new EmbeddedGroupCoordinator(engine, { offsetsRetentionMs: config.consumer.offsetsRetentionMinutes * 60_000 }, logger.child({ component: 'group-coordinator' }));
     }),
   });
   c.register(TOKENS.ConsumerManager, {

@@ -54,6 +54,8 @@ export const ConfigSchema = Type.Object({
   consumer: Type.Object({
     /** consumer.instance.timeout.ms: an instance idle this long is closed and leaves its group. */
     instanceTimeoutMs: Type.Integer({ minimum: 10 }),
+    /** Kafka's offsets.retention.minutes: an empty group's committed offsets are dropped after it (embedded engine). */
+    offsetsRetentionMinutes: Type.Integer({ minimum: 1 }),
   }),
   /** Server-Sent Events streams. */
   sse: Type.Object({
