@@ -12,7 +12,7 @@ import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { nowMs } from './sse-clock';
 import { percentileOfSorted } from './stats';
-import type { ProduceJob, ProduceReport } from './sse-producer';
+import { produceAll, type ProduceJob, type ProduceReport } from './sse-producer';
 
 export interface LoadCase {
   base: string;
@@ -22,6 +22,12 @@ export interface LoadCase {
   /** Records per second, one record per produce request. */
   rate: number;
   durationMs: number;
+  /**
+   * Where the producer runs: 'process' (default), a process of its own; 'inline', in this load
+   * process beside the subscribers (for one subscriber: two processes in all, server and client, on
+   * a 2-core machine, rather than three taking turns on two cores).
+   */
+  producer?: 'process' | 'inline';
 }
 
 export interface LoadResult {
@@ -146,14 +152,19 @@ function produceIn(child: ReturnType<typeof fork>, job: ProduceJob): Promise<Pro
   });
 }
 
+/** How many records (one per produce request, x-seq 0 to this less one) a case produces. */
+export function recordsOf(c: Pick<LoadCase, 'rate' | 'durationMs'>): number {
+  return Math.round((c.rate * c.durationMs) / 1000);
+}
+
 export async function runLoad(c: LoadCase): Promise<LoadResult> {
-  const total = Math.round((c.rate * c.durationMs) / 1000);
+  const total = recordsOf(c);
   const expected = total * c.subscribers;
   receivedSeqs = new Int32Array(expected);
   receivedAt = new Float64Array(expected);
   received = 0;
   // Started before the subscribers so that its start-up is not inside the measured run.
-  const producer = fork(join(__dirname, 'sse-producer.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const producer = c.producer === 'inline' ? undefined : fork(join(__dirname, 'sse-producer.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const connectStart = nowMs();
   const streams: Socket[] = [];
   let stopPolling = false;
@@ -170,7 +181,8 @@ export async function runLoad(c: LoadCase): Promise<LoadResult> {
   // Streams open at the end of the log; give the last ones a moment to join the shared tail.
   await new Promise((r) => setTimeout(r, 200));
   const start = nowMs();
-  const report = await produceIn(producer, { base: c.base, topic: c.topic, rate: c.rate, total });
+  const job = { base: c.base, topic: c.topic, rate: c.rate, total };
+  const report = await (producer === undefined ? produceAll(job) : produceIn(producer, job));
   await new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, 10_000);
     onReceive = () => {

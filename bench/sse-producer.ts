@@ -23,7 +23,7 @@ export interface ProduceReport {
   ackTimes: number[];
 }
 
-function produceAll(job: ProduceJob): Promise<ProduceReport> {
+export function produceAll(job: ProduceJob): Promise<ProduceReport> {
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const sendTimes = new Array<number>(job.total).fill(NaN);
   const ackTimes = new Array<number>(job.total).fill(NaN);

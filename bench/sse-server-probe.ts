@@ -9,6 +9,7 @@
  * resolution); its timer wakes the loop every millisecond, so the server is then never idle.
  */
 import { readdirSync } from 'node:fs';
+import { getHeapSpaceStatistics } from 'node:v8';
 import type { Server } from 'node:http';
 import { PerformanceObserver, constants, monitorEventLoopDelay, performance, type IntervalHistogram, type PerformanceEntry } from 'node:perf_hooks';
 import { nowMs } from './sse-clock';
@@ -47,37 +48,61 @@ function threadCpu(): Map<string, number> {
   return out;
 }
 
+function newSpaceSize(): number {
+  return getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? NaN;
+}
+
 const f = (v: number): string => (Number.isNaN(v) ? '-' : v.toFixed(2));
 
 export class ServerProbe {
-  private readonly inside = new Map<number, [arrived: number, answered: number]>();
+  /**
+   * Per request, by its x-seq: when the server had its headers and when its answer went to the
+   * socket (NaN: not seen). Typed arrays sized for the case up front: the probe runs in the server's
+   * process, and a Map of pairs growing by one per request would itself be old-space growth that
+   * brings on the server's major GCs.
+   */
+  private readonly arrivedAt: Float64Array;
+  private readonly answeredAt: Float64Array;
   /**
    * The event loop's cumulative active time (ms), sampled as each request arrives and is answered:
    * for a slow answer, how much of its wait before arriving the loop spent running callbacks (busy)
    * rather than waiting in the poll phase (idle, or the process not given a core once woken).
    */
-  private readonly loopAt: number[] = [];
-  private readonly loopActive: number[] = [];
+  private readonly loopAt: Float64Array;
+  private readonly loopActive: Float64Array;
+  private loopSamples = 0;
   private readonly pauses: GcPause[] = [];
   private readonly observer: PerformanceObserver;
   private readonly cpuBefore = threadCpu();
+  /** The young generation's size (both semi-spaces) as the case starts and ends: scavenges come as often as it is small. */
+  private readonly newSpaceBefore = newSpaceSize();
+  private newSpaceAfter = NaN;
   private cpuSpent = new Map<string, number>();
   private readonly loopDelay: IntervalHistogram | undefined = process.env.SSE_BENCH_LOOP_DELAY === '1' ? monitorEventLoopDelay({ resolution: 1 }) : undefined;
   /** performance.now()'s origin on the shared clock, to place GC entries beside request times. */
   private readonly origin = nowMs() - performance.now();
   private readonly onRequest = (req: { headers: Record<string, unknown> }, res: { once(e: 'finish', f: () => void): void }): void => {
     const seq = Number(req.headers['x-seq']);
-    if (!Number.isInteger(seq)) return;
+    if (!Number.isInteger(seq) || seq < 0 || seq >= this.arrivedAt.length) return;
     const arrived = nowMs();
     this.sampleLoop(arrived);
+    this.arrivedAt[seq] = arrived;
     res.once('finish', () => {
       const answered = nowMs();
       this.sampleLoop(answered);
-      this.inside.set(seq, [arrived, answered]);
+      this.answeredAt[seq] = answered;
     });
   };
 
-  constructor(private readonly server: Server) {
+  /** `requests`: how many produce requests the case sends (their x-seq runs from 0). */
+  constructor(
+    private readonly server: Server,
+    requests: number,
+  ) {
+    this.arrivedAt = new Float64Array(requests).fill(NaN);
+    this.answeredAt = new Float64Array(requests).fill(NaN);
+    this.loopAt = new Float64Array(2 * requests);
+    this.loopActive = new Float64Array(2 * requests);
     this.observer = new PerformanceObserver((list) => {
       for (const e of list.getEntries() as Array<PerformanceEntry & { detail?: { kind?: number } }>) {
         this.pauses.push({ start: this.origin + e.startTime, duration: e.duration, kind: GC_KINDS[e.detail?.kind ?? 0] ?? 'other' });
@@ -89,16 +114,17 @@ export class ServerProbe {
   }
 
   private sampleLoop(at: number): void {
-    this.loopAt.push(at);
-    this.loopActive.push(performance.eventLoopUtilization().active);
+    if (this.loopSamples === this.loopAt.length) return;
+    this.loopAt[this.loopSamples] = at;
+    this.loopActive[this.loopSamples++] = performance.eventLoopUtilization().active;
   }
 
   /** The loop's active ms between two times, from the nearest samples at or before each. */
   private activeBetween(from: number, to: number): number {
     const at = (t: number): number => {
       let lo = 0;
-      let hi = this.loopAt.length - 1;
-      if (hi < 0 || this.loopAt[0] > t) return this.loopActive[0] ?? 0;
+      let hi = this.loopSamples - 1;
+      if (hi < 0 || this.loopAt[0] > t) return hi < 0 ? 0 : this.loopActive[0];
       while (lo < hi) {
         const mid = (lo + hi + 1) >> 1;
         if (this.loopAt[mid] <= t) lo = mid;
@@ -110,6 +136,7 @@ export class ServerProbe {
   }
 
   stop(): void {
+    this.newSpaceAfter = newSpaceSize();
     for (const [name, seconds] of threadCpu()) this.cpuSpent.set(name, seconds - (this.cpuBefore.get(name) ?? 0));
     this.loopDelay?.disable();
     this.observer.disconnect();
@@ -121,7 +148,12 @@ export class ServerProbe {
    * of round trips how much of each was inside the server and how many overlapped a GC pause.
    */
   summary(sendTimes: number[], ackTimes: number[]): string {
-    const insideMs = [...this.inside.values()].map(([a, b]) => b - a).sort((x, y) => x - y);
+    const insideMs: number[] = [];
+    for (let seq = 0; seq < this.arrivedAt.length; seq++) {
+      const ms = this.answeredAt[seq] - this.arrivedAt[seq];
+      if (!Number.isNaN(ms)) insideMs.push(ms);
+    }
+    insideMs.sort((x, y) => x - y);
     const scavenges = this.pauses.filter((p) => p.kind === 'scavenge').map((p) => p.duration).sort((a, b) => a - b);
     const others = this.pauses.filter((p) => p.kind !== 'scavenge');
     const order = ackTimes.map((_, i) => i).filter((i) => !Number.isNaN(ackTimes[i])).sort((a, b) => ackTimes[b] - ackTimes[a]);
@@ -134,11 +166,12 @@ export class ServerProbe {
       const from = sendTimes[seq];
       const to = from + ackTimes[seq];
       if (this.pauses.some((p) => p.start < to && p.start + p.duration > from)) withGc++;
-      const t = this.inside.get(seq);
-      if (t !== undefined) {
-        slowInside.push(t[1] - t[0]);
-        slowBefore.push(t[0] - from);
-        slowActive.push(this.activeBetween(from, t[0]));
+      const arrived = this.arrivedAt[seq];
+      const answered = this.answeredAt[seq];
+      if (!Number.isNaN(arrived) && !Number.isNaN(answered)) {
+        slowInside.push(answered - arrived);
+        slowBefore.push(arrived - from);
+        slowActive.push(this.activeBetween(from, arrived));
       }
     }
     slowInside.sort((a, b) => a - b);
@@ -146,7 +179,7 @@ export class ServerProbe {
     slowActive.sort((a, b) => a - b);
     return (
       `  server: answer inside the server p50 ${f(percentileOfSorted(insideMs, 50))} p99 ${f(percentileOfSorted(insideMs, 99))} ms; ` +
-      `GC scavenges ${scavenges.length} (p50 ${f(percentileOfSorted(scavenges, 50))} max ${f(scavenges[scavenges.length - 1] ?? NaN)} ms), ` +
+      `GC scavenges ${scavenges.length} (young generation ${(this.newSpaceBefore / 1048576).toFixed(0)} -> ${(this.newSpaceAfter / 1048576).toFixed(0)} MB; p50 ${f(percentileOfSorted(scavenges, 50))} max ${f(scavenges[scavenges.length - 1] ?? NaN)} ms), ` +
       `other GC ${others.length} (max ${f(Math.max(0, ...others.map((p) => p.duration)))} ms); ` +
       `slowest 1% of answers (${slow.length}, from ${f(ackTimes[slow[slow.length - 1]])} ms): ` +
       `send -> server has it p50 ${f(percentileOfSorted(slowBefore, 50))} (loop busy in it p50 ${f(percentileOfSorted(slowActive, 50))}), inside p50 ${f(percentileOfSorted(slowInside, 50))} ms, overlapping a GC pause ${withGc}; ` +

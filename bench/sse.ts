@@ -16,6 +16,11 @@
  * SSE_BENCH_LATENCY_SECONDS=<s> (default 3) sets how long each latency case produces: longer runs
  * reach the steady state of a stream that has been open a while (the partition's in-memory recent
  * batches full).
+ * SSE_BENCH_WARM_UP_SECONDS=<s> (default 2): each latency case first runs this long on a topic of
+ * its own, unmeasured, so the server it measures is in its steady state (JIT-compiled, its young
+ * generation grown to the load). SSE_BENCH_RATES=<r,...> (default 100,1000): the latency cases' rates.
+ * SSE_BENCH_PRODUCER=inline runs the latency cases' producer in the subscriber's process instead of
+ * a process of its own (two client processes become one).
  *
  * Each latency case prints the floor first (the same producer against bench/bare-server.ts in a
  * process of its own) and, under Basket's line, the server probe's (bench/sse-server-probe.ts);
@@ -28,7 +33,7 @@ import 'reflect-metadata';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LoadCase } from './sse-load';
+import { recordsOf, type LoadCase } from './sse-load';
 import { runLoadCase } from './sse-load-fork';
 import type * as LiveApp from '../test/sse/live-app';
 import { ServerProbe } from './sse-server-probe';
@@ -45,6 +50,9 @@ const fanoutSeconds = Number(process.argv[3] ?? 5);
 const cases = (process.argv[4] ?? 'latency,fanout,wake').split(',');
 const fanoutSizes = (process.argv[5] ?? '100,1000,10000').split(',').map(Number);
 const latencyMs = Number(process.env.SSE_BENCH_LATENCY_SECONDS ?? 3) * 1000;
+const latencyRates = (process.env.SSE_BENCH_RATES ?? '100,1000').split(',').map(Number);
+const warmUpMs = Number(process.env.SSE_BENCH_WARM_UP_SECONDS ?? 2) * 1000;
+const latencyProducer = process.env.SSE_BENCH_PRODUCER === 'inline' ? 'inline' : 'process';
 
 const mb = (bytes: number): string => `${(bytes / 1048576).toFixed(0)} MB`;
 const ms = (v: number): string => (Number.isNaN(v) ? '-' : Math.abs(v) < 10 ? v.toFixed(2) : v.toFixed(0));
@@ -84,11 +92,18 @@ async function main(): Promise<void> {
     const topic = `bench-${name.replace(/[^a-z0-9]+/gi, '-')}`;
     if (elsewhere === undefined) await engine.createTopic({ name: topic, partitions: 1 });
     global.gc?.();
+    if (c.subscribers <= 1 && warmUpMs > 0) {
+      // The latency cases measure a server in its steady state: JIT-compiled, and its young
+      // generation grown to what this load allocates (just after a full GC it is small, and
+      // scavenges come several times as often as in a server that has run a while).
+      if (elsewhere === undefined) await engine.createTopic({ name: `${topic}-warm-up`, partitions: 1 });
+      await runLoadCase({ ...c, durationMs: warmUpMs, base: elsewhere?.url ?? base, topic: `${topic}-warm-up` });
+    }
     const rssBefore = process.memoryUsage().rss;
     let rssPeak = rssBefore;
     const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 50);
     const cpuBefore = process.cpuUsage();
-    const probe = elsewhere === undefined ? new ServerProbe(server.app.server) : undefined;
+    const probe = elsewhere === undefined ? new ServerProbe(server.app.server, recordsOf(c)) : undefined;
     const elsewhereCpu = elsewhere?.cpuMicros() ?? 0;
     const r = await runLoadCase({ ...c, base: elsewhere?.url ?? base, topic });
     const cpu = process.cpuUsage(cpuBefore);
@@ -115,11 +130,11 @@ async function main(): Promise<void> {
   console.log(`${'case'.padEnd(40)}   subs  rate   delivered/expected    rate    latency produce -> event`);
   if (cases.includes('latency') || cases.includes('latency-sse')) {
     const bare = await startBare(0);
-    for (const rate of [100, 1000]) {
+    for (const rate of latencyRates) {
       // the floor: the same producer against a route that answers at once, in a process doing nothing else
-      await run(`latency @${rate}/s: bare HTTP route (floor)`, { mode: 'sse', subscribers: 0, rate, durationMs: latencyMs }, bare);
-      await run(`latency @${rate}/s: SSE`, { mode: 'sse', subscribers: 1, rate, durationMs: latencyMs });
-      if (cases.includes('latency')) await run(`latency @${rate}/s: long-poll GET (baseline)`, { mode: 'longpoll', subscribers: 1, rate, durationMs: latencyMs });
+      await run(`latency @${rate}/s: bare HTTP route (floor)`, { mode: 'sse', subscribers: 0, rate, durationMs: latencyMs, producer: latencyProducer }, bare);
+      await run(`latency @${rate}/s: SSE`, { mode: 'sse', subscribers: 1, rate, durationMs: latencyMs, producer: latencyProducer });
+      if (cases.includes('latency')) await run(`latency @${rate}/s: long-poll GET (baseline)`, { mode: 'longpoll', subscribers: 1, rate, durationMs: latencyMs, producer: latencyProducer });
     }
     await bare.stop();
   }
