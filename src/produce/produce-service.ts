@@ -70,6 +70,24 @@ export interface ProduceSend {
   settled: Promise<SendSettlement>;
 }
 
+/**
+ * A send whose `settled` is built when first asked for: a keyed request that succeeds never asks
+ * (idempotent-producer.ts), and Promise.allSettled with its handlers is work on every request.
+ */
+class Sent implements ProduceSend {
+  private settledOnce: Promise<SendSettlement> | undefined;
+
+  constructor(
+    readonly done: Promise<ProduceOutcome[]>,
+    private readonly appends: Promise<void>[],
+    private readonly settlementOf: () => SendSettlement,
+  ) {}
+
+  get settled(): Promise<SendSettlement> {
+    return (this.settledOnce ??= Promise.allSettled(this.appends).then(this.settlementOf));
+  }
+}
+
 /** Engine errors that mean the batch was refused before anything was written. */
 const REFUSED: ReadonlySet<string> = new Set(['INVALID_REQUEST', 'INVALID_RECORD', 'RECORD_TOO_LARGE', 'UNKNOWN_TOPIC_OR_PARTITION']);
 
@@ -182,13 +200,18 @@ export class ProduceService {
         },
       ),
     );
-    const settled = Promise.allSettled(appends).then(() => settlement);
+    const settlementOf = (): SendSettlement => settlement;
     if (acks === 0) {
       appends.forEach((a, n) => a.catch((err: unknown) => this.logger.warn({ err, topic, partition: plan.batches[n].partition }, 'acks=0 append failed')));
       for (const g of plan.batches) g.indexes.forEach((i) => (outcomes[i] = { partition: g.partition, offset: -1, timestamp: -1 }));
-      return { done: Promise.resolve(outcomes), settled };
+      return new Sent(Promise.resolve(outcomes), appends, settlementOf);
     }
-    return { done: Promise.all(appends).then(() => outcomes), settled };
+    // `done` handles every append's rejection, so `settled` may wait to be asked for.
+    return new Sent(
+      Promise.all(appends).then(() => outcomes),
+      appends,
+      settlementOf,
+    );
   }
 
   /** The engine's append, called synchronously; resent with the same identity after a retriable error. */
