@@ -53,6 +53,8 @@ async function openApp(t: TestContext, dataDir: string) {
   const store = (container.resolve<IdempotentProducer>(TOKENS.IdempotentProducer) as unknown as { store: IdempotencyKeyStore }).store;
   const writeCompleted = store.writeCompleted.bind(store);
   store.writeCompleted = (...args) => (faults.loseOutcomes ? Promise.reject(new Error('injected: died before the outcome')) : writeCompleted(...args));
+  const writeCompletedNow = store.writeCompletedNow.bind(store);
+  store.writeCompletedNow = (entry, done) => (faults.loseOutcomes ? done(new Error('injected: died before the outcome')) : writeCompletedNow(entry, done));
   let closed = false;
   const close = async () => {
     if (closed) return;

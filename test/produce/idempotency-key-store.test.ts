@@ -89,7 +89,7 @@ test('key store: a key known only by its outcome record gets its producer id bac
   const entry = store.begin('first', 'f', false);
   assert.equal(store.claimProducerId(entry, id), true);
   entry.outcomeRuns = [0, 3, 1, 5];
-  await store.writeCompleted(entry, 1, true);
+  await new Promise<void>((resolve, reject) => store.writeCompletedNow(entry, (err) => (err === undefined ? resolve() : reject(err))));
   await store.close();
 
   store = new IdempotencyKeyStore(dir, { ttlMs: TTL, maxKeys: 100 }, silent);

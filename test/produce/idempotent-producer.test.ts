@@ -45,10 +45,16 @@ async function open(t: TestContext, dataDir: string, journalDir: string, produce
     return faults.holdIntent === undefined ? writeIntent(entry, intent, now) : faults.holdIntent().then(() => writeIntent(entry, intent, now));
   };
   const writeCompleted = store.writeCompleted.bind(store);
-  store.writeCompleted = (entry, acks, urgent) => {
+  store.writeCompleted = (entry, acks) => {
     if (faults.lose) return Promise.resolve();
     // held: as a journal write not yet made at the end of the turn
-    return faults.holdOutcome === undefined ? writeCompleted(entry, acks, urgent) : faults.holdOutcome().then(() => writeCompleted(entry, acks, urgent));
+    return faults.holdOutcome === undefined ? writeCompleted(entry, acks) : faults.holdOutcome().then(() => writeCompleted(entry, acks));
+  };
+  const writeCompletedNow = store.writeCompletedNow.bind(store);
+  store.writeCompletedNow = (entry, done) => {
+    if (faults.lose) return done();
+    if (faults.holdOutcome === undefined) return writeCompletedNow(entry, done);
+    void faults.holdOutcome().then(() => writeCompletedNow(entry, done));
   };
   const producer = new IdempotentProducer(produce, store, silent, producerIdOf);
   producer.start();

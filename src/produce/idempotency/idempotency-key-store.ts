@@ -45,6 +45,28 @@ export const BACKGROUND_SYNC_MS = 100;
 /** The journal's directory under the data directory. */
 export const IDEMPOTENCY_DIR = 'idempotency';
 
+function closedError(): EngineError {
+  return new EngineError('ENGINE_CLOSED', 'The idempotency key store is closed');
+}
+
+function noOutcome(entry: KeyEntry): Error {
+  return new Error(`idempotency key '${entry.key}' has no outcome to write`);
+}
+
+/** A succeeded entry's journal record: its outcome, with its fingerprint and producer id. */
+function completedRecord(entry: KeyEntry): CompletedRecord {
+  const record: CompletedRecord = {
+    type: 'completed',
+    v: 0,
+    fingerprint: entry.fingerprint,
+    createdAt: entry.createdAt,
+    async: entry.async,
+    outcomes: entry.outcomeRuns!,
+  };
+  if (entry.producerId !== undefined) record.producerId = entry.producerId;
+  return record;
+}
+
 function journalFailure(err: unknown): EngineError {
   return new EngineError('KAFKA_STORAGE_ERROR', `The idempotency key journal failed: ${(err as Error).message}`, { cause: err });
 }
@@ -99,7 +121,7 @@ export class IdempotencyKeyStore {
   private waiting: Array<{ resolve: () => void; reject: (err: unknown) => void; acks: Acks }> = [];
   private flushScheduled = false;
   /**
-   * Outcomes of requests answered once written (writeCompleted `urgent`) go out when this
+   * Outcomes of requests answered once written (writeCompletedNow) go out when this
    * callback's microtasks are done, not at the end of the turn: they are asked for as the engine's
    * write of this turn resolves its appends (the log writer drains in a setImmediate, so a
    * setImmediate asked for there would run a whole turn later), and every request that write
@@ -300,26 +322,27 @@ export class IdempotencyKeyStore {
   }
 
   /**
-   * Resolves once the outcome is as durable as `acks` asks; the entry may then be kept as a slot
-   * (class comment). `urgent`: written once this callback's microtasks are done (see
-   * tickFlushScheduled), for a request that is answered once its outcome is written (it then has no
-   * intent in the journal); its caller then keeps the entry (`keep`) once it is no longer in flight.
+   * Resolves once the outcome is as durable as `acks` asks (it rides on the next write, see
+   * `write`); the entry may then be kept as a slot (class comment).
    */
-  writeCompleted(entry: KeyEntry, acks: Acks, urgent = false): Promise<void> {
-    if (entry.outcomeRuns === undefined) return Promise.reject(new Error(`idempotency key '${entry.key}' has no outcome to write`));
-    const record: CompletedRecord = {
-      type: 'completed',
-      v: 0,
-      fingerprint: entry.fingerprint,
-      createdAt: entry.createdAt,
-      async: entry.async,
-      outcomes: entry.outcomeRuns,
-    };
-    if (entry.producerId !== undefined) record.producerId = entry.producerId;
-    const written = this.write(entry.key, record, acks, urgent ? 'tick' : 'lazy');
-    // An urgent outcome's request holds its key in flight until it is answered, so compact could not
-    // keep it yet: its caller does (`keep`), and the write's promise is handed on as it is.
-    return urgent ? written : written.then(() => this.compact(entry));
+  writeCompleted(entry: KeyEntry, acks: Acks): Promise<void> {
+    if (entry.outcomeRuns === undefined) return Promise.reject(noOutcome(entry));
+    return this.write(entry.key, completedRecord(entry), acks, 'lazy').then(() => this.compact(entry));
+  }
+
+  /**
+   * The outcome of a request that is answered once it is written (it then has no intent in the
+   * journal): written once this callback's microtasks are done (see tickFlushScheduled), then
+   * `done()`, or `done(err)` if it cannot be. A callback, not a promise: this is the path of every
+   * sync keyed request, and a promise, its executor and its reactions are work it need not do.
+   * `done` runs inside the journal's flush and must not throw. The request holds its key in flight
+   * until it is answered, so its caller keeps the entry (`keep`) after.
+   */
+  writeCompletedNow(entry: KeyEntry, done: (err?: unknown) => void): void {
+    if (entry.outcomeRuns === undefined) return done(noOutcome(entry));
+    if (this.closed) return done(closedError());
+    this.enqueue(entry.key, completedRecord(entry), 'tick');
+    this.waiting.push({ resolve: done, reject: done, acks: 1 });
   }
 
   /**
@@ -349,7 +372,13 @@ export class IdempotencyKeyStore {
    * and is answered once it is written, goes out when the current callback's microtasks are done.
    */
   private write(key: string, record: KeyRecord, acks: Acks, when: 'tick' | 'turn' | 'lazy'): Promise<void> {
-    if (this.closed) return Promise.reject(new EngineError('ENGINE_CLOSED', 'The idempotency key store is closed'));
+    if (this.closed) return Promise.reject(closedError());
+    this.enqueue(key, record, when);
+    return new Promise<void>((resolve, reject) => this.waiting.push({ resolve, reject, acks }));
+  }
+
+  /** Queues the record for the write `when` says (see `write`); its waiter is pushed by the caller. */
+  private enqueue(key: string, record: KeyRecord, when: 'tick' | 'turn' | 'lazy'): void {
     this.queued.push(encodeKeyRecord(key, record));
     if (when === 'tick') {
       if (!this.tickFlushScheduled) {
@@ -362,7 +391,6 @@ export class IdempotencyKeyStore {
       this.flushScheduled = true;
       setImmediate(this.flushQueued);
     }
-    return new Promise<void>((resolve, reject) => this.waiting.push({ resolve, reject, acks }));
   }
 
   private scheduleLazy(): void {

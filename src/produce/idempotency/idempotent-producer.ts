@@ -266,18 +266,16 @@ export class IdempotentProducer {
     sent.done.then(
       (outcomes) => {
         entry.outcomeRuns = encodeOutcomes(outcomes);
-        this.store.writeCompleted(entry, 1, true).then(
-          () => {
+        this.store.writeCompletedNow(entry, (err?: unknown) => {
+          if (err === undefined) {
             entry.inFlight = undefined;
             gate.resolve(outcomes);
             this.store.keep(entry);
-            this.answeredOnOutcome();
-          },
-          (err: unknown) => {
+          } else {
             void this.answered(entry, Promise.reject(err), sent.settled, gate, request.acks, lane, false, '');
-            this.answeredOnOutcome();
-          },
-        );
+          }
+          this.answeredOnOutcome();
+        });
       },
       (err: unknown) => {
         const reused = keyReusedInLog(err, entry.key);
