@@ -14,6 +14,7 @@ import type { ProducerRecord, StorageEngine } from '../src/engine/storage-engine
 import { jsonValueMemo } from '../src/engine/embedded/json-value-memo';
 import { httpGet, threadCpuNs, type ClientJob, type ClientResult } from './consume-client';
 import { percentile } from './stats';
+import { runWithBasketFlags } from './with-basket-flags';
 
 /**
  * Consume benchmarks of consumer instances, on an in-process app listening on 127.0.0.1, read over
@@ -198,6 +199,7 @@ async function wakeups(url: string, engine: StorageEngine): Promise<{ http: numb
 }
 
 async function main(): Promise<void> {
+  runWithBasketFlags();
   const dataDir = mkdtempSync(join(tmpdir(), 'basket-bench-consume-'));
   const config = loadConfig({ env: { BASKET_DATA_DIR: dataDir, LOG_LEVEL: 'warn' }, configDir: dataDir });
   const container = createContainer(config, pino({ level: 'warn' }));

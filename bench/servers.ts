@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { procStatFields } from '../src/proc-stat';
+import { BASKET_NODE_FLAGS } from '../src/runtime-flags';
 
 /** Benchmarked servers run as their own processes, so the load generator does not share their event loop. */
 export interface Server {
@@ -54,8 +55,8 @@ async function stopChild(child: ChildProcess): Promise<void> {
 
 /** bench/bare-server.ts in a process of its own; port 0 picks a free one (the child says which). */
 export async function startBare(port: number): Promise<Server> {
-  // No execArgv: flags of the benchmark's own process (--expose-gc) are not the baseline's.
-  const child = fork(join(__dirname, 'bare-server.js'), [String(port)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [] });
+  // Not the benchmark's own flags (--expose-gc): Basket's node flags, as Basket is started with them.
+  const child = fork(join(__dirname, 'bare-server.js'), [String(port)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [...BASKET_NODE_FLAGS] });
   const [message] = (await Promise.race([
     once(child, 'message'),
     once(child, 'exit').then(([code]) => Promise.reject(new Error(`bare server exited with ${code}`))),
@@ -65,7 +66,7 @@ export async function startBare(port: number): Promise<Server> {
 
 export async function startBasket(port: number, env: Record<string, string> = {}): Promise<Server> {
   const dataDir = mkdtempSync(join(tmpdir(), 'basket-bench-'));
-  const child = spawn(process.execPath, [join(__dirname, '..', 'src', 'main.js')], {
+  const child = spawn(process.execPath, [...BASKET_NODE_FLAGS, join(__dirname, '..', 'src', 'main.js')], {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', BASKET_DATA_DIR: dataDir, ...env },
     stdio: 'inherit',
   });

@@ -20,6 +20,8 @@ import { join } from 'node:path';
 import type { LoadResult } from './sse-load';
 import { runLoadCase } from './sse-load-fork';
 import type * as LiveApp from '../test/sse/live-app';
+import { runWithBasketFlags } from './with-basket-flags';
+import { BASKET_NODE_FLAGS } from '../src/runtime-flags';
 
 const serverDist = process.env.SSE_BENCH_SERVER_DIST;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -94,7 +96,7 @@ async function profileBasket(): Promise<{ profile: CpuProfile; produced: number;
 async function profileBare(): Promise<{ profile: CpuProfile; produced: number; result: LoadResult }> {
   const child = fork(join(__dirname, 'bare-server.js'), ['0'], {
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-    execArgv: ['--cpu-prof', `--cpu-prof-dir=${outDir}`, '--cpu-prof-name=bare.cpuprofile', `--cpu-prof-interval=${SAMPLING_US}`],
+    execArgv: [...BASKET_NODE_FLAGS, '--cpu-prof', `--cpu-prof-dir=${outDir}`, '--cpu-prof-name=bare.cpuprofile', `--cpu-prof-interval=${SAMPLING_US}`],
   });
   const [{ port }] = (await once(child, 'message')) as [{ port: number }];
   const base = `http://127.0.0.1:${port}`;
@@ -108,6 +110,7 @@ async function profileBare(): Promise<{ profile: CpuProfile; produced: number; r
 }
 
 async function main(): Promise<void> {
+  runWithBasketFlags();
   mkdirSync(outDir, { recursive: true });
   const basket = await profileBasket();
   writeFileSync(join(outDir, 'basket.cpuprofile'), JSON.stringify(basket.profile));

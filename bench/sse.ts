@@ -40,6 +40,7 @@ import { ServerProbe } from './sse-server-probe';
 import { startBare, type Server } from './servers';
 import { nowMs } from './sse-clock';
 import { percentile } from './stats';
+import { runWithBasketFlags } from './with-basket-flags';
 
 const serverDist = process.env.SSE_BENCH_SERVER_DIST;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -84,6 +85,7 @@ async function wakeUps(engine: LiveApp.RunningServer['engine'], topic: string, s
 }
 
 async function main(): Promise<void> {
+  runWithBasketFlags();
   const dataDir = mkdtempSync(join(tmpdir(), 'basket-bench-sse-'));
   const server = await startServer(dataDir, { BASKET_SSE_MAX_STREAMS_PER_CLIENT: String(maxSubscribers + 100) });
   const { base, engine } = server;

@@ -6,6 +6,7 @@ import { buildApp } from './app';
 import { TOKENS } from './tokens';
 import type { StorageEngine } from './engine/storage-engine';
 import type { Lifecycle } from './lifecycle';
+import { BASKET_NODE_FLAGS, startedWithBasketFlags } from './runtime-flags';
 
 /**
  * Start: config (a bad value stops here, naming the setting), engine (recovery happens in start()),
@@ -33,6 +34,9 @@ async function main(): Promise<void> {
   const app = await buildApp(container);
   await app.listen({ port: config.port, host: config.host });
   logger.info({ engine: engine.name, port: config.port, host: config.host, dataDir: config.dataDir }, 'basket started');
+  if (!startedWithBasketFlags()) {
+    logger.warn({ flags: BASKET_NODE_FLAGS }, 'node was started without these flags (npm start and the Dockerfile give them): scavenges come more often and latency percentiles suffer');
+  }
 
   let closing = false;
   const shutdown = async (signal: string) => {
