@@ -13,9 +13,9 @@
  * as the event streams' shared tail parks one, and the time from an append to the fetch's answer
  * (and from the append's own answer to it), with no HTTP and no other process involved.
  *
- * SSE_BENCH_LATENCY_SECONDS=<s> (default 3) sets how long each latency case produces: longer runs
- * reach the steady state of a stream that has been open a while (the partition's in-memory recent
- * batches full).
+ * SSE_BENCH_LATENCY_SECONDS=<s> (default 10) sets how long each latency case produces: at 1,000/s,
+ * 10,000 samples, so its p99 is the 100th slowest rather than (at 3 s) the 30th, which one GC
+ * pause could move.
  * SSE_BENCH_WARM_UP_SECONDS=<s> (default 2): each latency case first runs this long on a topic of
  * its own, unmeasured, so the server it measures is in its steady state (JIT-compiled, its young
  * generation grown to the load). SSE_BENCH_RATES=<r,...> (default 100,1000): the latency cases' rates.
@@ -50,7 +50,7 @@ const maxSubscribers = Number(process.argv[2] ?? 10_000);
 const fanoutSeconds = Number(process.argv[3] ?? 5);
 const cases = (process.argv[4] ?? 'latency,fanout,wake').split(',');
 const fanoutSizes = (process.argv[5] ?? '100,1000,10000').split(',').map(Number);
-const latencyMs = Number(process.env.SSE_BENCH_LATENCY_SECONDS ?? 3) * 1000;
+const latencyMs = Number(process.env.SSE_BENCH_LATENCY_SECONDS ?? 10) * 1000;
 const latencyRates = (process.env.SSE_BENCH_RATES ?? '100,1000').split(',').map(Number);
 const warmUpMs = Number(process.env.SSE_BENCH_WARM_UP_SECONDS ?? 2) * 1000;
 const latencyProducer = process.env.SSE_BENCH_PRODUCER === 'inline' ? 'inline' : 'process';
