@@ -2,69 +2,76 @@
 const TRIM_AT = 1024;
 
 /**
- * The key table's keys in creation order, so that the oldest can be evicted without walking the
- * table's Map from its front: a Map iterator passes every deleted slot there, and a full table
- * deletes one key per new one (about 40 us a new key at 200,000 keys, measured, where this takes
- * well under one).
+ * The key table's keys in creation order, as handles of its KeyTable (key-table.ts), so that the
+ * oldest can be evicted, and the expired ones found, from the front of a queue: the table has no
+ * order of its own.
  *
- * Each key is queued with its creation time, and a place counts only while the table holds the key
- * with that time (`createdAtOf`): a key removed and created again is taken at its new place, its
- * old one is skipped. Invariant: every live key has a place at its creation time; the queue holds
- * at most 2 * bound + TRIM_AT places, past which it is rebuilt from the live keys (`live`, oldest
- * first), so keys removed otherwise than by eviction (expired, released) cannot pile up in it.
+ * Each handle is queued with the serial of the key it held then, and a place counts only while the
+ * handle still holds that key (`serialOf`): a key removed is skipped, one created again is taken at
+ * its new place. Invariant: every live key has one place, in creation order except for keys put
+ * back after they were taken (a running request's, see IdempotencyKeyStore.evict), which are at
+ * the back; the queue holds at most 2 * bound + TRIM_AT places, past which it is rebuilt from its
+ * live places, so keys removed otherwise than by eviction (expired, released) cannot pile up in it.
  */
 export class EvictionOrder {
-  private keys: string[] = [];
-  private times: number[] = [];
+  private handles: number[] = [];
+  private serials: number[] = [];
   private head = 0;
 
   constructor(
-    /** The creation time of the key the table holds now; undefined for a key it does not hold. */
-    private readonly createdAtOf: (key: string) => number | undefined,
-    /** The table's live keys, oldest first. */
-    private readonly live: () => Iterable<string>,
+    /** The serial of the key the handle holds now; -1 for a handle that holds none. */
+    private readonly serialOf: (handle: number) => number,
     private readonly bound: number,
   ) {}
 
-  add(key: string, createdAt: number): void {
-    this.keys.push(key);
-    this.times.push(createdAt);
-    if (this.keys.length - this.head > 2 * this.bound + TRIM_AT) this.rebuild();
+  add(handle: number, serial: number): void {
+    this.handles.push(handle);
+    this.serials.push(serial);
+    if (this.handles.length - this.head > 2 * this.bound + TRIM_AT) this.rebuild();
   }
 
-  /** The oldest live key, taken off the queue (add it again to keep it); undefined when none is left. */
-  next(): string | undefined {
-    while (this.head < this.keys.length) {
-      const key = this.keys[this.head];
-      const live = this.createdAtOf(key) === this.times[this.head];
+  /** The oldest live key's handle, left in place; -1 when none is left. */
+  peek(): number {
+    while (this.head < this.handles.length) {
+      const handle = this.handles[this.head];
+      if (this.serialOf(handle) === this.serials[this.head]) return handle;
       this.head++;
-      if (live) {
-        this.trim();
-        return key;
-      }
     }
     this.trim();
-    return undefined;
+    return -1;
+  }
+
+  /** The oldest live key's handle, taken off the queue (add it again to keep it); -1 when none is left. */
+  next(): number {
+    const handle = this.peek();
+    if (handle !== -1) {
+      this.head++;
+      this.trim();
+    }
+    return handle;
   }
 
   get size(): number {
-    return this.keys.length - this.head;
+    return this.handles.length - this.head;
   }
 
   private trim(): void {
-    if (this.head < TRIM_AT || this.head * 2 < this.keys.length) return;
-    this.keys = this.keys.slice(this.head);
-    this.times = this.times.slice(this.head);
+    if (this.head < TRIM_AT || this.head * 2 < this.handles.length) return;
+    this.handles = this.handles.slice(this.head);
+    this.serials = this.serials.slice(this.head);
     this.head = 0;
   }
 
   private rebuild(): void {
-    this.keys = [];
-    this.times = [];
-    this.head = 0;
-    for (const key of this.live()) {
-      this.keys.push(key);
-      this.times.push(this.createdAtOf(key)!);
+    const handles: number[] = [];
+    const serials: number[] = [];
+    for (let i = this.head; i < this.handles.length; i++) {
+      if (this.serialOf(this.handles[i]) !== this.serials[i]) continue;
+      handles.push(this.handles[i]);
+      serials.push(this.serials[i]);
     }
+    this.handles = handles;
+    this.serials = serials;
+    this.head = 0;
   }
 }

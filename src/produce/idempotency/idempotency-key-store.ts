@@ -4,10 +4,11 @@ import type { Acks } from '../../engine/storage-engine';
 import type { ProduceOutcome } from '../produce-service';
 import { IdempotencyJournal } from './idempotency-journal';
 import { decodeKeyRecord, decodeOutcomes, encodeKeyRecord, type CompletedRecord, type IntentRecord, type KeyRecord } from './idempotency-records';
-import { isKeyedProducerId, keyDigest } from './keyed-producer-id';
+import { isKeyedProducerId, keyDigest, keyedProducerId } from './keyed-producer-id';
 import { ProducerIdIndex } from '../../engine/producer-id-index';
 import { CompletedKeys } from './completed-keys';
 import { EvictionOrder } from './eviction-order';
+import { KeyTable } from './key-table';
 
 export interface IdempotencyKeyStoreOptions {
   /** How long a key is remembered after its first request, ms. */
@@ -33,6 +34,8 @@ export interface KeyEntry {
   inFlight?: Promise<ProduceOutcome[]>;
   /** The key's own producer id (keyed-producer-id.ts), once claimed; unset for a key sent under an allocated one. */
   producerId?: number;
+  /** Where the key table holds this entry (key-table.ts); set by the store, unset on a completed key's copy. */
+  handle?: number;
 }
 
 const SEGMENT_BYTES = 16 << 20;
@@ -67,6 +70,11 @@ function completedRecord(entry: KeyEntry): CompletedRecord {
   return record;
 }
 
+/** The number the key table finds a key by: its keyed producer id (whether or not the key claims it). */
+function tableId(key: string, digest = keyDigest(key)): number {
+  return keyedProducerId(key, digest);
+}
+
 function journalFailure(err: unknown): EngineError {
   return new EngineError('KAFKA_STORAGE_ERROR', `The idempotency key journal failed: ${(err as Error).message}`, { cause: err });
 }
@@ -89,13 +97,14 @@ export function keyedReceiptId(key: string, digest = keyDigest(key)): string {
  * Invariants: at most one entry per key, and per keyed producer id (claimProducerId); an entry with
  * an intent and no outcome is "pending": its request may or may not have appended, and only
  * resuming it (idempotent-producer.ts) tells.
- * Map order is creation order, so expiry walks from the front; eviction takes the oldest from
- * `order` (eviction-order.ts), which does not walk past deleted slots. A key whose request
- * succeeded is kept as a slot of `completed` (a number in the maps) once its outcome is written,
- * when it fits one (completed-keys.ts); `get` hands out a copy of it.
+ * The keys are found by their keyed producer id (key-table.ts; a key the table holds is told
+ * apart from another key with the same id by the key itself). Expiry and eviction walk `order`
+ * (eviction-order.ts), creation order, from its front. A key whose request succeeded is kept as a
+ * slot of `completed` (a number in the table) once its outcome is written, when it fits one
+ * (completed-keys.ts); `get` hands out a copy of it.
  */
 export class IdempotencyKeyStore {
-  private readonly entries = new Map<string, KeyEntry | number>();
+  private readonly entries = new KeyTable<KeyEntry | number>();
   private readonly completed = new CompletedKeys();
   private readonly byReceipt = new Map<string, string>();
   /**
@@ -104,13 +113,12 @@ export class IdempotencyKeyStore {
    */
   private readonly claimedIds = new ProducerIdIndex();
   private readonly order: EvictionOrder;
-  /** The entry `order` last looked up: that of the key its `next` returns, so evict need not look it up again. */
-  private lastOrdered: KeyEntry | number | undefined;
   /**
-   * The key `get` last found absent, until an entry is inserted: `begin` right after that `get`
-   * (a new key's request) need not look it up a second time in a table of up to maxKeys keys.
+   * The key `get` last found absent, and its id, until an entry is inserted: `begin` right after
+   * that `get` (a new key's request) need not look it up a second time.
    */
   private lastMiss: string | undefined;
+  private lastMissId = -1;
   private readonly journal: IdempotencyJournal;
   private started = false;
   private sweep: NodeJS.Timeout | undefined;
@@ -140,7 +148,7 @@ export class IdempotencyKeyStore {
     private readonly logger: Logger,
   ) {
     this.now = options.now ?? Date.now;
-    this.order = new EvictionOrder((key) => this.createdAtOf((this.lastOrdered = this.entries.get(key))), () => this.entries.keys(), options.maxKeys);
+    this.order = new EvictionOrder((handle) => this.entries.serial(handle), options.maxKeys);
     this.journal = new IdempotencyJournal(dir, {
       ttlMs: options.ttlMs,
       segmentBytes: SEGMENT_BYTES,
@@ -168,7 +176,10 @@ export class IdempotencyKeyStore {
       const decoded = decodeKeyRecord(payload);
       if (decoded !== undefined) this.replay(decoded.key, decoded.record);
     }
-    for (const entry of this.entries.values()) if (typeof entry !== 'number' && entry.outcomeRuns !== undefined) this.compact(entry);
+    for (const handle of this.entries.handles()) {
+      const entry = this.entries.value(handle)!;
+      if (typeof entry !== 'number' && entry.outcomeRuns !== undefined) this.compact(entry);
+    }
     this.expire();
     this.evict();
     this.started = true;
@@ -179,12 +190,14 @@ export class IdempotencyKeyStore {
   }
 
   private replay(key: string, record: KeyRecord): void {
+    const digest = keyDigest(key);
+    const handle = this.entries.find(key, tableId(key, digest));
     if (record.type === 'released') {
-      this.remove(key);
+      if (handle !== -1) this.forget(handle);
       return;
     }
     if (this.now() - record.createdAt > this.options.ttlMs) return;
-    const entry = (this.entries.get(key) as KeyEntry | undefined) ?? this.insert(key, record.fingerprint, record.createdAt, record.async);
+    const entry = handle !== -1 ? (this.entries.value(handle) as KeyEntry) : this.insert(key, tableId(key, digest), record.fingerprint, record.createdAt, record.async, digest);
     if (record.type === 'intent') {
       entry.intent = record;
       if (isKeyedProducerId(record.producerId)) this.claimProducerId(entry, record.producerId);
@@ -206,23 +219,25 @@ export class IdempotencyKeyStore {
     return true;
   }
 
-  /** The live entry for `key` (a copy for a completed key); an expired one is forgotten here. */
-  get(key: string): KeyEntry | undefined {
-    const entry = this.entries.get(key);
-    if (entry === undefined) {
+  /**
+   * The live entry for `key` (a copy for a completed key); an expired one is forgotten here.
+   * `digest`: the key's keyDigest, if the caller has it.
+   */
+  get(key: string, digest?: string): KeyEntry | undefined {
+    const id = tableId(key, digest);
+    const handle = this.entries.find(key, id);
+    if (handle === -1 || this.expired(this.entries.value(handle)!)) {
+      if (handle !== -1) this.forget(handle);
       this.lastMiss = key;
+      this.lastMissId = id;
       return undefined;
     }
-    if (this.expired(entry)) {
-      this.forget(key, entry);
-      this.lastMiss = key;
-      return undefined;
-    }
+    const entry = this.entries.value(handle)!;
     return typeof entry === 'number' ? this.completed.entry(entry, key) : entry;
   }
 
-  private createdAtOf(entry: KeyEntry | number | undefined): number | undefined {
-    return typeof entry === 'number' ? this.completed.createdAt(entry) : entry?.createdAt;
+  private createdAtOf(entry: KeyEntry | number): number {
+    return typeof entry === 'number' ? this.completed.createdAt(entry) : entry.createdAt;
   }
 
   private expired(entry: KeyEntry | number): boolean {
@@ -230,18 +245,23 @@ export class IdempotencyKeyStore {
     return entry.inFlight === undefined && this.now() - entry.createdAt > this.options.ttlMs;
   }
 
+  /** True when the table holds this very entry (not a copy, not one it forgot). */
+  private holds(entry: KeyEntry): boolean {
+    return entry.handle !== undefined && this.entries.value(entry.handle) === entry;
+  }
+
   /** Keeps a succeeded entry as a slot, when it fits one and nothing holds it in flight. */
   private compact(entry: KeyEntry): void {
-    if (entry.inFlight === undefined && this.entries.get(entry.key) === entry) this.compactHeld(entry);
+    if (entry.inFlight === undefined && this.holds(entry)) this.compactHeld(entry);
   }
 
   /** compact for an entry the table is known to hold (see `keep`). */
   private compactHeld(entry: KeyEntry): void {
-    if (CompletedKeys.fits(entry)) this.entries.set(entry.key, this.completed.add(entry));
+    if (CompletedKeys.fits(entry)) this.entries.set(entry.handle!, this.completed.add(entry));
   }
 
-  private producerIdOf(entry: KeyEntry | number | undefined): number | undefined {
-    return typeof entry === 'number' ? this.completed.producerId(entry) : entry?.producerId;
+  private producerIdOf(entry: KeyEntry | number): number | undefined {
+    return typeof entry === 'number' ? this.completed.producerId(entry) : entry.producerId;
   }
 
   byReceiptId(receiptId: string): KeyEntry | undefined {
@@ -254,34 +274,37 @@ export class IdempotencyKeyStore {
    * `digest`: the key's keyDigest, if the caller has it.
    */
   begin(key: string, fingerprint: string, async: boolean, digest?: string): KeyEntry {
-    if (key !== this.lastMiss && this.entries.has(key)) throw new Error(`idempotency key '${key}' already has an entry`);
-    const entry = this.insert(key, fingerprint, this.now(), async, digest);
+    let id = this.lastMissId;
+    if (key !== this.lastMiss) {
+      id = tableId(key, digest);
+      if (this.entries.find(key, id) !== -1) throw new Error(`idempotency key '${key}' already has an entry`);
+    }
+    const entry = this.insert(key, id, fingerprint, this.now(), async, digest);
     this.evict();
     return entry;
   }
 
-  private insert(key: string, fingerprint: string, createdAt: number, async: boolean, digest?: string): KeyEntry {
+  /** `id`: the key's tableId. */
+  private insert(key: string, id: number, fingerprint: string, createdAt: number, async: boolean, digest?: string): KeyEntry {
     const entry: KeyEntry = { key, fingerprint, createdAt, async };
-    this.entries.set(key, entry);
+    const handle = this.entries.add(key, id, entry);
+    entry.handle = handle;
     this.lastMiss = undefined;
-    this.order.add(key, createdAt);
+    this.order.add(handle, this.entries.serial(handle));
     if (async) this.byReceipt.set(keyedReceiptId(key, digest), key);
     return entry;
   }
 
   /** Forgets the entry in memory (its request was refused before anything was written). */
   drop(entry: KeyEntry): void {
-    if (this.entries.get(entry.key) === entry) this.remove(entry.key);
+    if (this.holds(entry)) this.forget(entry.handle!);
   }
 
-  private remove(key: string): void {
-    const entry = this.entries.get(key);
-    if (entry !== undefined) this.forget(key, entry);
-  }
-
-  /** Removes `entry`, which the table holds for `key`. */
-  private forget(key: string, entry: KeyEntry | number): void {
-    this.entries.delete(key);
+  /** Removes the key the table holds under `handle`. */
+  private forget(handle: number): void {
+    const key = this.entries.key(handle);
+    const entry = this.entries.value(handle)!;
+    this.entries.remove(handle);
     const slot = typeof entry === 'number';
     if (slot ? this.completed.isAsync(entry) : entry.async) this.byReceipt.delete(keyedReceiptId(key));
     const producerId = this.producerIdOf(entry);
@@ -445,26 +468,39 @@ export class IdempotencyKeyStore {
     }
   }
 
-  /** Forgets keys past the window (creation order: stops at the first live one). */
+  /**
+   * Forgets keys past the window (creation order: stops at the first live one). A running
+   * request's key is kept and goes to the back of the order (`keepRunning`).
+   */
   expire(): void {
     const oldest = this.now() - this.options.ttlMs;
-    for (const [key, entry] of this.entries) {
-      if (typeof entry === 'number' ? this.completed.createdAt(entry) >= oldest : entry.createdAt >= oldest) break;
-      if (typeof entry === 'number' || entry.inFlight === undefined) this.forget(key, entry);
+    let running: number[] | undefined;
+    for (let handle = this.order.peek(); handle !== -1; handle = this.order.peek()) {
+      const entry = this.entries.value(handle)!;
+      if (this.createdAtOf(entry) >= oldest) break;
+      this.order.next();
+      if (typeof entry === 'number' || entry.inFlight === undefined) this.forget(handle);
+      else (running ??= []).push(handle);
     }
+    this.keepRunning(running);
   }
 
   /** Past maxKeys, forgets the oldest entries whose request is not running. */
   private evict(): void {
-    let running: KeyEntry[] | undefined;
+    let running: number[] | undefined;
     while (this.entries.size > this.options.maxKeys) {
-      const key = this.order.next();
-      if (key === undefined) break;
-      const entry = this.lastOrdered!;
-      if (typeof entry === 'number' || entry.inFlight === undefined) this.forget(key, entry);
-      else (running ??= []).push(entry);
+      const handle = this.order.next();
+      if (handle === -1) break;
+      const entry = this.entries.value(handle)!;
+      if (typeof entry === 'number' || entry.inFlight === undefined) this.forget(handle);
+      else (running ??= []).push(handle);
     }
-    if (running !== undefined) for (const entry of running) this.order.add(entry.key, entry.createdAt);
+    this.keepRunning(running);
+  }
+
+  /** Puts keys taken off `order` but kept (their request is running) back, at its end. */
+  private keepRunning(running: number[] | undefined): void {
+    if (running !== undefined) for (const handle of running) this.order.add(handle, this.entries.serial(handle));
   }
 
   async close(): Promise<void> {

@@ -101,10 +101,11 @@ export class IdempotentProducer {
   /** Resolves once this request's appends are issued, or once an earlier request with the key answers it. */
   async send(request: KeyedProduceRequest): Promise<KeyedProduceRun> {
     this.store.start();
-    const entry = this.store.get(request.key);
+    // The key's one SHA-256, for what is taken from it: the id the key table finds it by, its
+    // receipt id, its own producer id.
+    const digest = keyDigest(request.key);
+    const entry = this.store.get(request.key, digest);
     if (entry === undefined) {
-      // The key's one SHA-256, for what is taken from it: its receipt id, its own producer id.
-      const digest = request.async || this.produce.honoursCallerProducerIds ? keyDigest(request.key) : undefined;
       // `return await`, not `return`: an async function that returns a promise adopts it through two
       // more microtask jobs and a promise of their own, per keyed request.
       return await this.run(this.store.begin(request.key, request.fingerprint, request.async, digest), request, undefined, digest);
@@ -115,7 +116,6 @@ export class IdempotentProducer {
         `Idempotency-Key '${request.key}' was first used for a different request (another path, content type or body)`,
       );
     }
-    const digest = entry.async ? keyDigest(request.key) : undefined;
     const receiptId = entry.async ? keyedReceiptId(request.key, digest) : '';
     // Running first: a sync request's outcome is known before it is written, and a repeat is answered after that write too.
     if (entry.inFlight !== undefined) return { done: entry.inFlight, repeated: true, async: entry.async, receiptId };
