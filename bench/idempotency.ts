@@ -50,7 +50,8 @@ const SCENARIOS: Scenario[] = [
 ];
 
 let keySeq = 0;
-let keyedRequests = 0;
+/** Keyed requests each server was sent (warm-ups included), for its journal's bytes per keyed request. */
+const keyedRequests = new Map<Server, number>();
 
 function journalBytes(dataDir: string): number {
   const dir = join(dataDir, 'idempotency');
@@ -79,7 +80,7 @@ async function run(basket: Server, s: Scenario, keyed: boolean, seconds: number)
         // Both runs build a fresh header per request, so the load generator's work is the same.
         setupRequest: (req) => {
           req.headers = { ...req.headers, [keyed ? 'idempotency-key' : 'x-request-seq']: `${prefix}-${keySeq++}` };
-          if (keyed) keyedRequests++;
+          if (keyed) keyedRequests.set(basket, (keyedRequests.get(basket) ?? 0) + 1);
           return req;
         },
       },
@@ -156,7 +157,7 @@ async function main(): Promise<void> {
     }
     for (const b of builds) {
       const label = b.label === '' ? '' : `${b.label}: `;
-      console.log(`${label}idempotency journal: ${(journalBytes(b.dataDir) / Math.max(1, keyedRequests / builds.length)).toFixed(0)} bytes per keyed request`);
+      console.log(`${label}idempotency journal: ${(journalBytes(b.dataDir) / Math.max(1, keyedRequests.get(b.basket) ?? 0)).toFixed(0)} bytes per keyed request`);
       console.log(`${label}goal: key / no key >= ${GOAL} (median of rounds): ${b.summary.join('; ')}`);
     }
   } finally {
