@@ -35,8 +35,10 @@ export function notFound(transactionId: string): TransactionError {
   return new TransactionError('TRANSACTION_NOT_FOUND', `Transaction '${transactionId}' not found (unknown, or forgotten after it ended)`);
 }
 
-export function fenced(old: TransactionMetadata): TransactionError {
-  return new TransactionError('PRODUCER_FENCED', `Transaction ${old.transactionId} of '${old.transactionalId}' was replaced by a newer session (producer epoch ${old.producerEpoch} is fenced)`);
+/** `cause`: the answer that told of the fence (Kafka's error), named in the message. */
+export function fenced(old: TransactionMetadata, cause?: Error): TransactionError {
+  const message = `Transaction ${old.transactionId} of '${old.transactionalId}' was replaced by a newer session (producer epoch ${old.producerEpoch} is fenced)`;
+  return cause === undefined ? new TransactionError('PRODUCER_FENCED', message) : new TransactionError('PRODUCER_FENCED', `${message}: ${cause.message}`, { cause });
 }
 
 /** Why a transaction that is not open refuses `what`: the coordinator's own abort has its reason named. */

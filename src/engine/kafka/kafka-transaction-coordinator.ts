@@ -307,7 +307,7 @@ export class KafkaTransactionCoordinator implements TransactionCoordinator {
         throw notOpen(expired, 'continue');
       }
       this.sessions.fence(meta);
-      throw fenced(meta);
+      throw fenced(meta, err);
     }
   }
 
