@@ -29,13 +29,22 @@ export class LiveRecords {
     return this.live.size;
   }
 
-  /** A record is in the log: its key's current record, or (null value) the end of the key. */
+  /**
+   * A record the coordinator appended is in the log: its key's current record, or (null value) the
+   * end of the key. Its buffers are kept as they are: they are the coordinator's own.
+   */
   observe(key: Buffer | null, value: Buffer | null, timestamp: number): void {
     if (key === null) return;
     const id = key.toString('latin1');
     this.live.delete(id);
-    // Copies: a replayed record's bytes are a view of a whole fetch response.
-    if (value !== null) this.live.set(id, { key: Buffer.from(key), value: Buffer.from(value), timestamp });
+    if (value !== null) this.live.set(id, { key, value, timestamp });
+  }
+
+  /** observe for a record read back at load: its bytes are a view of a whole fetch response, so a live one is copied. */
+  observeReplayed(record: { key: Buffer | null; value: Buffer | null; timestamp: number }): void {
+    const { key, value, timestamp } = record;
+    if (key === null || value === null) this.observe(key, null, timestamp);
+    else this.observe(Buffer.from(key), Buffer.from(value), timestamp);
   }
 
   /** An append of these keys was issued; `settled` once it succeeded (and was observed) or failed. */

@@ -330,7 +330,7 @@ export class EmbeddedGroupCoordinator implements GroupCoordinator {
   private replayPartition(shard: GroupCoordinatorShard): Promise<number> {
     const live = this.live[shard.partition] as LiveRecords;
     return replayPartition(this.engine, CONSUMER_OFFSETS_TOPIC, shard.partition, (r) => {
-      live.observe(r.key, r.value, r.timestamp);
+      live.observeReplayed(r);
       const record = decodeCoordinatorRecord(r.key, r.value);
       if (record === undefined) this.logger.warn({ partition: shard.partition, offset: r.offset }, 'skipping a coordinator record of an unknown version');
       else shard.replay(record);

@@ -388,7 +388,7 @@ export class EmbeddedTransactionCoordinator implements TransactionCoordinator {
   private async replay(partition: number): Promise<number> {
     const live = this.live[partition] as LiveRecords;
     return replayPartition(this.engine, TRANSACTION_STATE_TOPIC, partition, (r) => {
-      live.observe(r.key, r.value, r.timestamp);
+      live.observeReplayed(r);
       const decoded = decodeTransactionRecord(r.key, r.value);
       if (decoded === undefined) this.logger.warn({ partition, offset: r.offset }, 'skipping a transaction state record of an unknown version');
       else this.registry.apply(decoded.transactionalId, decoded.meta);
