@@ -70,11 +70,6 @@ function completedRecord(entry: KeyEntry): CompletedRecord {
   return record;
 }
 
-/** The number the key table finds a key by: its keyed producer id (whether or not the key claims it). */
-function tableId(key: string, digest = keyDigest(key)): number {
-  return keyedProducerId(key, digest);
-}
-
 function journalFailure(err: unknown): EngineError {
   return new EngineError('KAFKA_STORAGE_ERROR', `The idempotency key journal failed: ${(err as Error).message}`, { cause: err });
 }
@@ -191,13 +186,14 @@ export class IdempotencyKeyStore {
 
   private replay(key: string, record: KeyRecord): void {
     const digest = keyDigest(key);
-    const handle = this.entries.find(key, tableId(key, digest));
+    const id = keyedProducerId(key, digest);
+    const handle = this.entries.find(key, id);
     if (record.type === 'released') {
       if (handle !== -1) this.forget(handle);
       return;
     }
     if (this.now() - record.createdAt > this.options.ttlMs) return;
-    const entry = handle !== -1 ? (this.entries.value(handle) as KeyEntry) : this.insert(key, tableId(key, digest), record.fingerprint, record.createdAt, record.async, digest);
+    const entry = handle !== -1 ? (this.entries.value(handle) as KeyEntry) : this.insert(key, id, record.fingerprint, record.createdAt, record.async, digest);
     if (record.type === 'intent') {
       entry.intent = record;
       if (isKeyedProducerId(record.producerId)) this.claimProducerId(entry, record.producerId);
@@ -224,7 +220,7 @@ export class IdempotencyKeyStore {
    * `digest`: the key's keyDigest, if the caller has it.
    */
   get(key: string, digest?: string): KeyEntry | undefined {
-    const id = tableId(key, digest);
+    const id = keyedProducerId(key, digest);
     const handle = this.entries.find(key, id);
     if (handle === -1 || this.expired(this.entries.value(handle)!)) {
       if (handle !== -1) this.forget(handle);
@@ -276,7 +272,7 @@ export class IdempotencyKeyStore {
   begin(key: string, fingerprint: string, async: boolean, digest?: string): KeyEntry {
     let id = this.lastMissId;
     if (key !== this.lastMiss) {
-      id = tableId(key, digest);
+      id = keyedProducerId(key, digest);
       if (this.entries.find(key, id) !== -1) throw new Error(`idempotency key '${key}' already has an entry`);
     }
     const entry = this.insert(key, id, fingerprint, this.now(), async, digest);
@@ -284,7 +280,7 @@ export class IdempotencyKeyStore {
     return entry;
   }
 
-  /** `id`: the key's tableId. */
+  /** `id`: the key's keyedProducerId, which the key table finds it by (whether or not the key claims it). */
   private insert(key: string, id: number, fingerprint: string, createdAt: number, async: boolean, digest?: string): KeyEntry {
     const entry: KeyEntry = { key, fingerprint, createdAt, async };
     const handle = this.entries.add(key, id, entry);
