@@ -110,7 +110,7 @@ export class LogManager {
     this.startTimers();
     this.logger.info(
       { dataDir, cleanShutdown, topics: this.topics.size, partitions: jobs.length, ...totals, ms: Date.now() - started },
-      cleanShutdown ? 'loaded logs after a clean shutdown' : 'loaded logs after an unclean shutdown',
+      jobs.length === 0 ? 'no partition logs to load' : cleanShutdown ? 'loaded logs after a clean shutdown' : 'loaded logs after an unclean shutdown',
     );
   }
 
