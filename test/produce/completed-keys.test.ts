@@ -9,7 +9,7 @@ import { ManualClock, tempDir } from '../engine/embedded/helpers';
 
 const silent = pino({ level: 'silent' });
 const TTL = 60_000;
-const digest = (s: string): string => createHash('sha256').update(s).digest('hex');
+const digest = (s: string): string => createHash('sha256').update(s).digest('binary');
 
 function intent(entry: KeyEntry): IntentRecord {
   return { type: 'intent', v: 0, fingerprint: entry.fingerprint, createdAt: entry.createdAt, async: entry.async, topic: 't', producerId: entry.producerId ?? 1, producerEpoch: 0, assignment: [0, 1], sequences: [0, 0] };

@@ -54,7 +54,7 @@ test('key records round trip through their binary form; records of the JSON vers
   const intent = {
     type: 'intent' as const,
     v: 0 as const,
-    fingerprint: 'ab'.repeat(32),
+    fingerprint: '\xab'.repeat(32),
     createdAt: 1700000000000,
     async: true,
     topic: 'orders',
@@ -63,7 +63,7 @@ test('key records round trip through their binary form; records of the JSON vers
     assignment: [0, 2, 1, 1],
     sequences: [0, 5, 1, 9],
   };
-  const completed = { type: 'completed' as const, v: 0 as const, fingerprint: 'cd'.repeat(32), createdAt: 1, async: false, outcomes: [0, 10, 2, 5] };
+  const completed = { type: 'completed' as const, v: 0 as const, fingerprint: '\xcd'.repeat(32), createdAt: 1, async: false, outcomes: [0, 10, 2, 5] };
   const kafkaIntent = { ...intent, topic: 'tópico', producerId: -1, producerEpoch: -1, sequences: [0, -1], assignment: [] };
   const offsetsPastInt32 = { ...completed, createdAt: 1763700000123, outcomes: [3, 2 ** 40, 1000, 1763700000999, 4, -1, 2, -1] };
   for (const record of [intent, completed, kafkaIntent, offsetsPastInt32, { type: 'released' as const, v: 0 as const }]) {
@@ -79,12 +79,23 @@ test('key records round trip through their binary form; records of the JSON vers
 test('the fingerprint of a large body is the same however it is computed', () => {
   const big = JSON.stringify({ records: Array.from({ length: 400 }, (_, i) => ({ value: `v${i}` })) });
   assert.ok(big.length >= 4096);
-  assert.equal(requestFingerprint('POST', '/t', 'application/json', big), createHash('sha256').update(`POST /t\napplication/json\n${big}`).digest('hex'));
-  assert.equal(requestFingerprint('POST', '/t', 'application/json', '{}'), createHash('sha256').update('POST /t\napplication/json\n{}').digest('hex'));
+  assert.equal(requestFingerprint('POST', '/t', 'application/json', big), createHash('sha256').update(`POST /t\napplication/json\n${big}`).digest('binary'));
+  assert.equal(requestFingerprint('POST', '/t', 'application/json', '{}'), createHash('sha256').update('POST /t\napplication/json\n{}').digest('binary'));
+});
+
+test('a fingerprint an earlier version wrote in hex is read back as the 32 bytes this version computes', () => {
+  const fingerprint = requestFingerprint('POST', '/topics/orders', 'application/vnd.kafka.json.v2+json', '{"records":[{"value":1}]}');
+  const hex = Buffer.from(fingerprint, 'latin1').toString('hex');
+  const record = { type: 'completed' as const, v: 0 as const, createdAt: 1_700_000_000_123, async: false, outcomes: [0, 7, 1, 99] };
+  assert.deepEqual(decodeKeyRecord(encodeKeyRecord('k', { ...record, fingerprint: hex }))?.record, { ...record, fingerprint });
+  const json = Buffer.from(JSON.stringify({ key: 'k', record: { ...record, fingerprint: hex } }));
+  assert.deepEqual(decodeKeyRecord(json)?.record, { ...record, fingerprint }, 'also in the first version\'s JSON records');
+  assert.equal(decodeKeyRecord(encodeKeyRecord('k', { ...record, fingerprint }))?.record.type, 'completed');
+  assert.deepEqual(decodeKeyRecord(encodeKeyRecord('k', { ...record, fingerprint })), { key: 'k', record: { ...record, fingerprint } }, 'this version\'s bytes, unchanged');
 });
 
 test('a completed record carries the key\'s producer id when it has one; a reader that stops after the outcomes still reads the rest', () => {
-  const base = { type: 'completed' as const, v: 0 as const, fingerprint: 'a'.repeat(64), createdAt: 1_700_000_000_123, async: false, outcomes: [2, 41, 1, 99] };
+  const base = { type: 'completed' as const, v: 0 as const, fingerprint: '\xa7'.repeat(32), createdAt: 1_700_000_000_123, async: false, outcomes: [2, 41, 1, 99] };
   const withId = { ...base, producerId: 2 ** 52 + 12345 };
   const payload = encodeKeyRecord('k-1', withId);
   assert.deepEqual(decodeKeyRecord(payload), { key: 'k-1', record: withId });

@@ -1,14 +1,13 @@
 import type { KeyEntry } from './idempotency-key-store';
 
 const DIGEST_BYTES = 32;
-const HEX_DIGEST = /^[0-9a-f]{64}$/;
 const FIRST_CAPACITY = 64;
 const ASYNC = 1;
 const NO_PRODUCER_ID = 2;
 
 /**
- * What the key table keeps of a key whose request succeeded, when that is a fingerprint of SHA-256
- * hex and one run of outcomes (one partition, consecutive offsets, one timestamp: every
+ * What the key table keeps of a key whose request succeeded, when that is a fingerprint of 32
+ * bytes (requestFingerprint's SHA-256, one latin1 char per byte) and one run of outcomes (one partition, consecutive offsets, one timestamp: every
  * single-record request): in slots of typed arrays (the digest's 32 bytes, creation time, producer
  * id, partition, first offset, count, timestamp, flags) instead of an entry object, its fingerprint
  * string and its outcome array. Up to 200,000 keys live for the key window: objects that old are
@@ -32,14 +31,14 @@ export class CompletedKeys {
 
   /** True when `entry` (succeeded) fits a slot. */
   static fits(entry: KeyEntry): boolean {
-    return entry.outcomeRuns !== undefined && entry.outcomeRuns.length === 4 && entry.fingerprint.length === 2 * DIGEST_BYTES && HEX_DIGEST.test(entry.fingerprint);
+    return entry.outcomeRuns !== undefined && entry.outcomeRuns.length === 4 && entry.fingerprint.length === DIGEST_BYTES;
   }
 
   /** Stores a succeeded entry that `fits`; returns its slot. */
   add(entry: KeyEntry): number {
     if (this.free.length === 0) this.grow();
     const slot = this.free.pop()!;
-    this.digestBuffer.write(entry.fingerprint, slot * DIGEST_BYTES, DIGEST_BYTES, 'hex');
+    this.digestBuffer.write(entry.fingerprint, slot * DIGEST_BYTES, DIGEST_BYTES, 'latin1');
     this.createdAts[slot] = entry.createdAt;
     this.producerIds[slot] = entry.producerId ?? -1;
     const runs = entry.outcomeRuns!;
@@ -55,7 +54,7 @@ export class CompletedKeys {
   entry(slot: number, key: string): KeyEntry {
     const entry: KeyEntry = {
       key,
-      fingerprint: this.digestBuffer.toString('hex', slot * DIGEST_BYTES, (slot + 1) * DIGEST_BYTES),
+      fingerprint: this.digestBuffer.toString('latin1', slot * DIGEST_BYTES, (slot + 1) * DIGEST_BYTES),
       createdAt: this.createdAts[slot],
       async: this.isAsync(slot),
       outcomeRuns: [this.partitions[slot], this.offsets[slot], this.counts[slot], this.timestamps[slot]],

@@ -76,7 +76,8 @@ function journalFailure(err: unknown): EngineError {
 
 /** A keyed request's receipt id: derived from the key (`digest`: its keyDigest), so it can be looked up after a restart. */
 export function keyedReceiptId(key: string, digest = keyDigest(key)): string {
-  return `k${digest.slice(0, 32)}`;
+  // The first 16 bytes in hex: the receipt ids of earlier versions, which took the hex digest's first 32 digits.
+  return `k${Buffer.from(digest.slice(0, 16), 'latin1').toString('hex')}`;
 }
 
 /**

@@ -59,13 +59,14 @@ const PRODUCER_ID = 2;
 /**
  * A journal payload, binary (numbers big-endian):
  *   int8 type (1 intent, 2 completed, 3 released) | int8 flags (bit 0: async, bit 1: completed with producer id) | uint8 key length | key (ASCII)
- *   intent, completed: uint8 fingerprint length | fingerprint (ASCII) | float64 createdAt
+ *   intent, completed: uint8 fingerprint length | fingerprint (latin1) | float64 createdAt
  *   intent:    uint16 topic length | topic (UTF-8) | float64 producerId | int32 producerEpoch |
  *              uint32 n | n x int32 assignment | uint32 n | n x int32 sequences
  *   completed: uint32 n | n x float64 outcomes | float64 producerId (when flags bit 1 is set)
  * Built with a few fixed-size writes: JSON text of the records was a measurable part of a keyed
  * single-record request's cost. Payloads of the first version were JSON `{"key": ..., "record":
- * {...}}` (first byte `{`); they are still read.
+ * {...}}` (first byte `{`); they are still read. The fingerprint is requestFingerprint's 32 bytes;
+ * earlier versions wrote it as 64 hex digits, which are read back as those 32 bytes (hexFingerprint).
  */
 export function encodeKeyRecord(key: string, record: KeyRecord): Buffer {
   if (key.length > 255 || (record.type !== 'released' && record.fingerprint.length > 255)) throw new Error('an idempotency key or fingerprint over 255 characters');
@@ -115,7 +116,7 @@ export function decodeKeyRecord(payload: Buffer): { key: string; record: KeyReco
   if (type === RELEASED) return { key, record: { type: 'released', v: 0 } };
   if (type !== INTENT && type !== COMPLETED) return undefined;
   const fingerprintEnd = pos + 1 + payload[pos];
-  const fingerprint = payload.toString('latin1', pos + 1, fingerprintEnd);
+  const fingerprint = readFingerprint(payload.toString('latin1', pos + 1, fingerprintEnd));
   const createdAt = payload.readDoubleBE(fingerprintEnd);
   pos = fingerprintEnd + 8;
   if (type === COMPLETED) {
@@ -133,6 +134,13 @@ export function decodeKeyRecord(payload: Buffer): { key: string; record: KeyReco
   return { key, record: { type: 'intent', v: 0, fingerprint, createdAt, async, topic, producerId, producerEpoch, assignment, sequences } };
 }
 
+const HEX_FINGERPRINT = /^[0-9a-f]{64}$/;
+
+/** A fingerprint as this version computes it: one written in hex by an earlier version becomes its 32 bytes. */
+function readFingerprint(fingerprint: string): string {
+  return fingerprint.length === 64 && HEX_FINGERPRINT.test(fingerprint) ? Buffer.from(fingerprint, 'hex').toString('latin1') : fingerprint;
+}
+
 function readNumbers(payload: Buffer, pos: number, width: 4 | 8): number[] {
   const n = payload.readUInt32BE(pos);
   const out = new Array<number>(n);
@@ -144,6 +152,7 @@ function readNumbers(payload: Buffer, pos: number, width: 4 | 8): number[] {
 function decodeJsonKeyRecord(payload: Buffer): { key: string; record: KeyRecord } | undefined {
   const { key, record } = JSON.parse(payload.toString('utf8')) as { key?: unknown; record?: KeyRecord };
   if (typeof key !== 'string' || record === undefined || record.v !== 0 || !['intent', 'completed', 'released'].includes(record.type)) return undefined;
+  if (record.type !== 'released') record.fingerprint = readFingerprint(record.fingerprint);
   return { key, record };
 }
 

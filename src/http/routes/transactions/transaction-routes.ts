@@ -152,8 +152,10 @@ function toRecords(format: EmbeddedFormat, records: WireRecord[]): TransactionRe
 
 /**
  * What makes two requests with one Idempotency-Key the same request: the produce routes' rule
- * (method, path, media type, body), over the parsed body re-serialized.
+ * (method, path, media type, body), over the parsed body re-serialized. In hex, as transaction
+ * answers (kept in the coordinator's log as JSON) have always held it.
  */
 function fingerprintOf(request: FastifyRequest): string {
-  return requestFingerprint(request.method, request.url.split('?')[0] ?? '', request.headers['content-type'], JSON.stringify(request.body ?? null));
+  const digest = requestFingerprint(request.method, request.url.split('?')[0] ?? '', request.headers['content-type'], JSON.stringify(request.body ?? null));
+  return Buffer.from(digest, 'latin1').toString('hex');
 }
