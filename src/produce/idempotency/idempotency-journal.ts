@@ -75,18 +75,31 @@ export class IdempotencyJournal {
 
   /** Writes the records with one write(2); on return they survive a process crash. */
   append(payloads: Buffer[]): void {
+    this.appendWith(
+      payloads.map((p) => p.length),
+      (out, pos, i) => payloads[i].copy(out, pos),
+    );
+  }
+
+  /**
+   * As `append`, for records written straight into the frame rather than built apart and copied:
+   * record i takes sizes[i] bytes, and `write(out, pos, i)` puts exactly them at out[pos].
+   */
+  appendWith(sizes: number[], write: (out: Buffer, pos: number, i: number) => void): void {
     if (this.failure !== undefined) throw this.failure;
     if (this.fd < 0) throw new Error('the idempotency journal is not open');
     if (this.activeSize >= this.options.segmentBytes || this.options.now() - this.activeCreated >= this.options.segmentMs) this.roll();
     let size = 0;
-    for (const p of payloads) size += FRAME_HEADER + p.length;
+    for (let i = 0; i < sizes.length; i++) size += FRAME_HEADER + sizes[i];
     const frame = Buffer.allocUnsafe(size);
     let pos = 0;
-    for (const p of payloads) {
-      frame.writeUInt32BE(p.length, pos);
-      frame.writeUInt32BE(crc32c(p, 0, p.length), pos + 4);
-      p.copy(frame, pos + FRAME_HEADER);
-      pos += FRAME_HEADER + p.length;
+    for (let i = 0; i < sizes.length; i++) {
+      const start = pos + FRAME_HEADER;
+      const end = start + sizes[i];
+      write(frame, start, i);
+      frame.writeUInt32BE(sizes[i], pos);
+      frame.writeUInt32BE(crc32c(frame, start, end), pos + 4);
+      pos = end;
     }
     let done = 0;
     while (done < frame.length) done += writeSync(this.fd, frame, done, frame.length - done, this.activeSize + done);

@@ -3,7 +3,7 @@ import { EngineError } from '../../engine/engine-error';
 import type { Acks } from '../../engine/storage-engine';
 import type { ProduceOutcome } from '../produce-service';
 import { IdempotencyJournal } from './idempotency-journal';
-import { decodeKeyRecord, decodeOutcomes, encodeKeyRecord, type CompletedRecord, type IntentRecord, type KeyRecord } from './idempotency-records';
+import { decodeKeyRecord, decodeOutcomes, keyRecordSize, writeKeyRecord, type CompletedRecord, type IntentRecord, type KeyRecord } from './idempotency-records';
 import { isKeyedProducerId, keyDigest, keyedProducerId } from './keyed-producer-id';
 import { ProducerIdIndex } from '../../engine/producer-id-index';
 import { CompletedKeys } from './completed-keys';
@@ -70,6 +70,13 @@ function completedRecord(entry: KeyEntry): CompletedRecord {
   return record;
 }
 
+/** Records waiting for the journal's next write, by position. */
+interface Queued {
+  keys: string[];
+  records: KeyRecord[];
+  sizes: number[];
+}
+
 function journalFailure(err: unknown): EngineError {
   return new EngineError('KAFKA_STORAGE_ERROR', `The idempotency key journal failed: ${(err as Error).message}`, { cause: err });
 }
@@ -120,8 +127,11 @@ export class IdempotencyKeyStore {
   private sweep: NodeJS.Timeout | undefined;
   private readonly now: () => number;
   private closed = false;
-  /** Records of this turn of the event loop: one write for all of them (see `write`). */
-  private queued: Buffer[] = [];
+  /**
+   * Records of this turn of the event loop, each a key, its record and the record's size: one write
+   * for all of them (see `write`), each encoded straight into it.
+   */
+  private queued: Queued = { keys: [], records: [], sizes: [] };
   private waiting: Array<{ resolve: () => void; reject: (err: unknown) => void; acks: Acks }> = [];
   private flushScheduled = false;
   /**
@@ -399,7 +409,10 @@ export class IdempotencyKeyStore {
 
   /** Queues the record for the write `when` says (see `write`); its waiter is pushed by the caller. */
   private enqueue(key: string, record: KeyRecord, when: 'tick' | 'turn' | 'lazy'): void {
-    this.queued.push(encodeKeyRecord(key, record));
+    const size = keyRecordSize(key, record);
+    this.queued.keys.push(key);
+    this.queued.records.push(record);
+    this.queued.sizes.push(size);
     if (when === 'tick') {
       if (!this.tickFlushScheduled) {
         this.tickFlushScheduled = true;
@@ -440,13 +453,13 @@ export class IdempotencyKeyStore {
   };
 
   private flush(): void {
-    if (this.queued.length === 0) return;
-    const records = this.queued;
+    if (this.queued.sizes.length === 0) return;
+    const { keys, records, sizes } = this.queued;
     const waiting = this.waiting;
-    this.queued = [];
+    this.queued = { keys: [], records: [], sizes: [] };
     this.waiting = [];
     try {
-      this.journal.append(records);
+      this.journal.appendWith(sizes, (out, pos, i) => writeKeyRecord(out, pos, keys[i], records[i]));
     } catch (err) {
       const error = journalFailure(err);
       for (const w of waiting) w.reject(error);
@@ -502,7 +515,7 @@ export class IdempotencyKeyStore {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    if (this.queued.length > 0) this.flush();
+    if (this.queued.sizes.length > 0) this.flush();
     if (this.lazy.length > 0) await this.sync().catch(() => undefined);
     clearTimeout(this.lazyTimer);
     clearTimeout(this.backgroundSync);

@@ -69,25 +69,36 @@ const PRODUCER_ID = 2;
  * earlier versions wrote it as 64 hex digits, which are read back as those 32 bytes (hexFingerprint).
  */
 export function encodeKeyRecord(key: string, record: KeyRecord): Buffer {
+  const out = Buffer.allocUnsafe(keyRecordSize(key, record));
+  writeKeyRecord(out, 0, key, record);
+  return out;
+}
+
+/** The payload's size in bytes (encodeKeyRecord); throws for a key or fingerprint over 255 characters. */
+export function keyRecordSize(key: string, record: KeyRecord): number {
   if (key.length > 255 || (record.type !== 'released' && record.fingerprint.length > 255)) throw new Error('an idempotency key or fingerprint over 255 characters');
   let size = 3 + key.length;
   if (record.type !== 'released') size += 1 + record.fingerprint.length + 8;
   if (record.type === 'intent') size += 2 + Buffer.byteLength(record.topic) + 8 + 4 + 4 + 4 * record.assignment.length + 4 + 4 * record.sequences.length;
+  if (record.type === 'completed') size += 4 + 8 * record.outcomes.length + (record.producerId === undefined ? 0 : 8);
+  return size;
+}
+
+/** Writes the payload (keyRecordSize bytes) at out[start]. */
+export function writeKeyRecord(out: Buffer, start: number, key: string, record: KeyRecord): void {
   const producerId = record.type === 'completed' ? record.producerId : undefined;
-  if (record.type === 'completed') size += 4 + 8 * record.outcomes.length + (producerId === undefined ? 0 : 8);
-  const out = Buffer.allocUnsafe(size);
-  out[0] = record.type === 'intent' ? INTENT : record.type === 'completed' ? COMPLETED : RELEASED;
-  out[1] = (record.type !== 'released' && record.async ? ASYNC : 0) | (producerId === undefined ? 0 : PRODUCER_ID);
-  out[2] = key.length;
-  let pos = 3 + out.write(key, 3, 'latin1');
-  if (record.type === 'released') return out;
+  out[start] = record.type === 'intent' ? INTENT : record.type === 'completed' ? COMPLETED : RELEASED;
+  out[start + 1] = (record.type !== 'released' && record.async ? ASYNC : 0) | (producerId === undefined ? 0 : PRODUCER_ID);
+  out[start + 2] = key.length;
+  let pos = start + 3 + out.write(key, start + 3, 'latin1');
+  if (record.type === 'released') return;
   out[pos++] = record.fingerprint.length;
   pos += out.write(record.fingerprint, pos, 'latin1');
   pos = out.writeDoubleBE(record.createdAt, pos);
   if (record.type === 'completed') {
     pos = writeNumbers(out, pos, record.outcomes, 8);
     if (producerId !== undefined) out.writeDoubleBE(producerId, pos);
-    return out;
+    return;
   }
   const topicLength = out.write(record.topic, pos + 2, 'utf8');
   out.writeUInt16BE(topicLength, pos);
@@ -95,7 +106,6 @@ export function encodeKeyRecord(key: string, record: KeyRecord): Buffer {
   pos = out.writeInt32BE(record.producerEpoch, pos);
   pos = writeNumbers(out, pos, record.assignment, 4);
   writeNumbers(out, pos, record.sequences, 4);
-  return out;
 }
 
 /** uint32 count, then each number as int32 (width 4) or float64 (width 8); returns where it ends. */
