@@ -83,6 +83,22 @@ test('the fingerprint of a large body is the same however it is computed', () =>
   assert.equal(requestFingerprint('POST', '/t', 'application/json', '{}'), createHash('sha256').update('POST /t\napplication/json\n{}').digest('binary'));
 });
 
+test('the fingerprint covers method, path and media type, whichever request came before', () => {
+  const sha = (text: string): string => createHash('sha256').update(text).digest('binary');
+  const json = 'application/vnd.kafka.json.v2+json';
+  const calls: Array<[string, string, string | undefined, string, string]> = [
+    ['POST', '/topics/a', json, '{}', `POST /topics/a\n${json}\n{}`],
+    ['POST', '/topics/a', `${json}; charset=UTF-8`, '{}', `POST /topics/a\n${json}\n{}`],
+    ['POST', '/topics/b', json, '{}', `POST /topics/b\n${json}\n{}`],
+    ['post', '/topics/b', 'Application/JSON', '{}', 'POST /topics/b\napplication/json\n{}'],
+    ['POST', '/topics/b', undefined, '{}', 'POST /topics/b\n\n{}'],
+    ['POST', '/topics/a', json, '{"x":1}', `POST /topics/a\n${json}\n{"x":1}`],
+  ];
+  for (const round of [calls, [...calls].reverse()]) {
+    for (const [method, path, contentType, body, text] of round) assert.equal(requestFingerprint(method, path, contentType, body), sha(text), text);
+  }
+});
+
 test('a fingerprint an earlier version wrote in hex is read back as the 32 bytes this version computes', () => {
   const fingerprint = requestFingerprint('POST', '/topics/orders', 'application/vnd.kafka.json.v2+json', '{"records":[{"value":1}]}');
   const hex = Buffer.from(fingerprint, 'latin1').toString('hex');

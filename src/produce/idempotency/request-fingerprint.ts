@@ -28,9 +28,19 @@ export function parseIdempotencyKey(header: string | string[] | undefined): stri
  * cheaper to get, store and compare than hex; the key journal and the key table keep those bytes).
  */
 export function requestFingerprint(method: string, path: string, contentType: string | undefined, body: string): string {
-  const mediaType = (contentType ?? '').split(';')[0].trim().toLowerCase();
-  const head = `${method.toUpperCase()} ${path}\n${mediaType}\n`;
+  const head = headOf(method, path, contentType);
   // One call for small bodies (the common case); no copy of a large one into a joined string.
   if (body.length < 4096) return hash('sha256', head + body, 'binary');
   return createHash('sha256').update(head).update(body, 'utf8').digest('binary');
+}
+
+/** The last head built, by what it was built from: a client's requests repeat them, their bodies differ. */
+let last = { method: '', path: '', contentType: undefined as string | undefined, head: '' };
+
+/** `METHOD path\nmedia type\n`, what the fingerprint hashes before the body. */
+function headOf(method: string, path: string, contentType: string | undefined): string {
+  if (method === last.method && path === last.path && contentType === last.contentType) return last.head;
+  const mediaType = (contentType ?? '').split(';')[0].trim().toLowerCase();
+  last = { method, path, contentType, head: `${method.toUpperCase()} ${path}\n${mediaType}\n` };
+  return last.head;
 }
