@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import pino from 'pino';
 import { CALLER_PRODUCER_ID_BASE } from '../../src/engine/storage-engine';
 import { IdempotencyKeyStore, keyedReceiptId, type KeyEntry } from '../../src/produce/idempotency/idempotency-key-store';
+import { keyedProducerId } from '../../src/produce/idempotency/keyed-producer-id';
 import type { IntentRecord } from '../../src/produce/idempotency/idempotency-records';
 import { ManualClock, tempDir } from '../engine/embedded/helpers';
 
@@ -68,6 +69,44 @@ test('completed keys: a slot holds its producer id against another key until it 
   assert.equal(store.get('first'), undefined, 'past the window');
   const later = await complete(store, 'later', [0, 2, 1, 2], { producerId: id });
   same(store.get('later'), later);
+  await store.close();
+});
+
+test("a key's own producer id (the id the table finds it by) is refused to any other key while the key is held, as a slot, an object or across a restart", async (t) => {
+  const dir = tempDir(t);
+  const clock = new ManualClock();
+  let store = new IdempotencyKeyStore(dir, { ttlMs: TTL, maxKeys: 100, now: clock.now }, silent);
+  store.start();
+  const own = keyedProducerId('owner');
+  const running = store.begin('owner', digest('owner'), false);
+  assert.ok(store.claimProducerId(running, own));
+  const rival = store.begin('rival', digest('rival'), false);
+  assert.equal(store.claimProducerId(rival, own), false, 'held by a running key');
+  store.drop(rival);
+  await store.writeIntent(running, intent(running));
+  running.outcomeRuns = [0, 1, 1, 1];
+  running.intent = undefined;
+  await store.writeCompleted(running, 1);
+  const again = store.begin('rival', digest('rival'), false);
+  assert.equal(store.claimProducerId(again, own), false, 'held by the completed key, kept as a slot');
+  store.drop(again);
+  await store.close();
+
+  store = new IdempotencyKeyStore(dir, { ttlMs: TTL, maxKeys: 100, now: clock.now }, silent);
+  store.start();
+  const afterRestart = store.begin('rival', digest('rival'), false);
+  assert.equal(store.claimProducerId(afterRestart, own), false, 'held after a restart: replay claims it again');
+  store.drop(afterRestart);
+  clock.advance(TTL + 1);
+  store.expire();
+  const taker = store.begin('rival', digest('rival'), false);
+  assert.ok(store.claimProducerId(taker, own), 'free once the owner is forgotten');
+  const third = store.begin('third', digest('third'), false);
+  assert.equal(store.claimProducerId(third, own), false, 'now held by the key that took it');
+  const ownerAgain = store.begin('owner', digest('owner'), false);
+  assert.equal(store.claimProducerId(ownerAgain, own), false, 'even against the key whose id it is');
+  store.drop(taker);
+  assert.ok(store.claimProducerId(ownerAgain, own), 'and free again once that key goes');
   await store.close();
 });
 

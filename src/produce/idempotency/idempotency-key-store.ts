@@ -111,8 +111,12 @@ export class IdempotencyKeyStore {
   private readonly completed = new CompletedKeys();
   private readonly byReceipt = new Map<string, string>();
   /**
-   * The keyed producer ids the table's keys claimed, one key each: a key holds its own id in its
-   * entry (or slot), so an id held here that a key has not is another key's (claimProducerId).
+   * Producer ids claimed by a key other than through its own place in the table: a key the table
+   * holds under another key's id (`collided`), or one whose claimed id is not the id the table
+   * finds it by (only when the producer's id function is not keyedProducerId: tests). A key that
+   * claims the id the table finds it by is not here: the table's index already says which key that
+   * is (claimProducerId), so the usual claim costs no lookup and no memory of its own. One key per
+   * id, whichever way it is held.
    */
   private readonly claimedIds = new ProducerIdIndex();
   private readonly order: EvictionOrder;
@@ -220,10 +224,22 @@ export class IdempotencyKeyStore {
    */
   claimProducerId(entry: KeyEntry, producerId: number): boolean {
     if (entry.producerId === producerId) return true;
-    if (this.claimedIds.get(producerId) !== -1) return false;
+    if (this.claimed(producerId)) return false;
     entry.producerId = producerId;
-    this.claimedIds.set(producerId, CLAIMED);
+    if (!this.ownId(entry.handle, producerId)) this.claimedIds.set(producerId, CLAIMED);
     return true;
+  }
+
+  /** True when a key of the table holds `producerId` as its own producer's. */
+  private claimed(producerId: number): boolean {
+    if (this.claimedIds.size > 0 && this.claimedIds.get(producerId) !== -1) return true;
+    const handle = this.entries.indexed(producerId);
+    return handle !== -1 && this.producerIdOf(this.entries.value(handle)!) === producerId;
+  }
+
+  /** True when the table finds the key under `handle` by `producerId` itself: a claim of it needs no entry in claimedIds. */
+  private ownId(handle: number | undefined, producerId: number): boolean {
+    return handle !== undefined && this.entries.indexed(producerId) === handle;
   }
 
   /**
@@ -311,11 +327,11 @@ export class IdempotencyKeyStore {
   private forget(handle: number): void {
     const key = this.entries.key(handle);
     const entry = this.entries.value(handle)!;
+    const producerId = this.producerIdOf(entry);
+    if (producerId !== undefined && !this.ownId(handle, producerId)) this.claimedIds.delete(producerId, CLAIMED);
     this.entries.remove(handle);
     const slot = typeof entry === 'number';
     if (slot ? this.completed.isAsync(entry) : entry.async) this.byReceipt.delete(keyedReceiptId(key));
-    const producerId = this.producerIdOf(entry);
-    if (producerId !== undefined) this.claimedIds.delete(producerId, CLAIMED);
     if (slot) this.completed.release(entry);
   }
 

@@ -39,6 +39,11 @@ export class KeyTable<V> {
     return this.collided.size === 0 ? -1 : (this.collided.get(key) ?? -1);
   }
 
+  /** The handle of the key the index holds under `id` (the first held key with that id), or -1. */
+  indexed(id: number): number {
+    return this.index.get(id);
+  }
+
   /** Holds `key`, which must not be held yet (`find` said -1); returns its handle. */
   add(key: string, id: number, value: V): number {
     const handle = this.free.pop() ?? this.keys.length;
