@@ -95,7 +95,10 @@ export class PartitionLog {
     this.logEndOffset = this.activeSegment.nextOffset;
     this.logStartOffset = Math.min(Math.max(params.logStartOffset, this.segments[0].baseOffset), this.logEndOffset);
     this.writer = new LogWriter(this.ops, this.logEndOffset, params.recoveryPoint, {
-      written: () => this.notify(),
+      written: () => {
+        this.producerState.written(this.writer.highWatermark - 1);
+        this.notify();
+      },
       failed: (cause) => this.goOffline(cause),
     });
     const name = `${this.topic}-${this.partition}`;

@@ -5,7 +5,6 @@ import type { BatchMetadata, ProducerStateEntry } from './producer-state-manager
 const FIRST_CAPACITY = 64;
 /** `acks` of a slot whose batch was replayed or restored: nothing of this process to wait for. */
 const NO_ACKS = -128;
-const noop = (): void => undefined;
 
 /**
  * A partition's producers with caller-derived ids (one per Idempotency-Key), in the order they
@@ -20,7 +19,7 @@ const noop = (): void => undefined;
  * A slot keeps its append's promise (a retry waits for it) only until the append is written:
  * appends of a partition are written in offset order and a failed write fails every later one, so
  * once an append is written every slot whose batch ends at or below its last offset is too
- * (`onWritten`). Its acks are forgotten with it, so an acks=all retry then waits for the fsync
+ * (`writtenUpTo`). Its acks are forgotten with it, so an acks=all retry then waits for the fsync
  * itself (answerDuplicate).
  *
  * Invariants: slots head .. head + size - 1 (modulo capacity) hold producers oldest first; a slot
@@ -174,17 +173,18 @@ export class CallerProducers {
     this.written[slot] = batch.written;
     this.slots.set(producerId, slot);
     this.lastMiss = -1;
-    if (batch.written !== undefined) {
-      this.pending.push(slot, batch.lastOffset);
-      batch.written.then(this.onWritten, noop);
-    }
+    if (batch.written !== undefined) this.pending.push(slot, batch.lastOffset);
   }
 
-  /** Drops the promises of the appends written by now (class comment). */
-  private readonly onWritten = (result: AppendResult): void => {
+  /**
+   * Drops the promises of the appends written up to `lastOffset` (class comment): called by the
+   * partition once per write of its queue, rather than by a reaction on each append's promise.
+   */
+  writtenUpTo(lastOffset: number): void {
     const pending = this.pending;
+    if (pending.length === 0) return;
     let i = this.pendingHead;
-    for (; i < pending.length && pending[i + 1] <= result.lastOffset; i += 2) {
+    for (; i < pending.length && pending[i + 1] <= lastOffset; i += 2) {
       const slot = pending[i];
       if (this.lastOffsets[slot] !== pending[i + 1] || this.ids[slot] === -1) continue;
       this.written[slot] = undefined;
@@ -195,7 +195,7 @@ export class CallerProducers {
       pending.splice(0, i);
       this.pendingHead = 0;
     } else this.pendingHead = i;
-  };
+  }
 
   /** Forgets the pending slots (their numbers change as the ring grows): they keep their promises until removed. */
   private resetPending(): void {

@@ -119,6 +119,11 @@ export class ProducerStateManager {
     return producerId >= CALLER_PRODUCER_ID_BASE ? this.callers.entry(producerId) : this.producers.get(producerId);
   }
 
+  /** The partition's appends up to `lastOffset` are written: caller producers let go of their promises. */
+  written(lastOffset: number): void {
+    this.callers.writtenUpTo(lastOffset);
+  }
+
   *entries(): IterableIterator<ProducerStateEntry> {
     yield* this.producers.values();
     yield* this.callers.entries();

@@ -4,6 +4,7 @@ import { ProducerStateManager } from '../../../src/engine/embedded/producer-stat
 import { decodeSnapshot, encodeSnapshot } from '../../../src/engine/embedded/producer-state-snapshot';
 import { CALLER_PRODUCER_ID_BASE, type AppendResult } from '../../../src/engine/storage-engine';
 import { batch, code } from './producer-state-helpers';
+import { readAllValues, recs, startEngine, tempDir } from './helpers';
 
 const BASE = CALLER_PRODUCER_ID_BASE;
 /** Spread like keyed producer ids (a hash's bits), so consecutive ones share no low bits. */
@@ -128,25 +129,32 @@ test('caller producers: a full ring at the bound closes the gap of a removed pro
   assert.equal(m.check(id(40), 0, 0, 1, 100)?.firstOffset, 40);
 });
 
-test('caller producers: an append\'s promise is kept until that append or a later one is written, then dropped with its acks', async () => {
+test('caller producers: an append\'s promise is kept until the partition says that append or a later one is written, then dropped with its acks', () => {
   const m = new ProducerStateManager('t-0');
-  const appends = [0, 1, 2].map((i) => {
-    let resolve!: (r: AppendResult) => void;
-    const written = new Promise<AppendResult>((r) => (resolve = r));
-    m.update(id(i), 0, { ...batch(0, 1, 10 + i), written, acks: -1 }, 1);
-    return { written, resolve: () => resolve({ lastOffset: 10 + i } as AppendResult) };
-  });
+  for (const i of [0, 1, 2]) m.update(id(i), 0, { ...batch(0, 1, 10 + i), written: new Promise<AppendResult>(() => undefined), acks: -1 }, 1);
   const held = () => [0, 1, 2].map((i) => m.check(id(i), 0, 0, 1, 1)?.written !== undefined);
   assert.deepEqual(held(), [true, true, true], 'a retry of an append being written waits for it');
-  appends[1].resolve();
-  await appends[1].written;
-  await new Promise<void>((r) => setImmediate(r));
+  m.written(9);
+  assert.deepEqual(held(), [true, true, true], 'nothing of theirs written yet');
+  m.written(11);
   assert.deepEqual(held(), [false, false, true], 'written up to offset 11: the appends at 10 and 11 are');
   const dropped = m.check(id(0), 0, 0, 1, 1);
   assert.equal(dropped?.acks, undefined, 'an acks=all retry then checks the fsync itself');
   assert.equal(dropped?.firstOffset, 10);
-  appends[2].resolve();
-  await appends[2].written;
-  await new Promise<void>((r) => setImmediate(r));
+  m.written(12);
   assert.deepEqual(held(), [false, false, false]);
+});
+
+test('engine: a keyed producer\'s retry finds the first append written and, for acks=all, fsynced; the partition drops the promise once written', async (t) => {
+  const engine = await startEngine(t, tempDir(t));
+  await engine.createTopic({ name: 'keyed' });
+  const producer = { producerId: CALLER_PRODUCER_ID_BASE + 77, producerEpoch: 0, baseSequence: 0 };
+  const first = await engine.append('keyed', 0, recs(2, 'a'), { acks: 1, producer });
+  const log = engine.partitionLog('keyed', 0)!;
+  const state = (log as unknown as { producerState: ProducerStateManager }).producerState;
+  assert.equal(state.check(producer.producerId, 0, 0, 2, Date.now())?.written, undefined, 'written: the slot holds no promise');
+  const retry = await engine.append('keyed', 0, recs(2, 'a'), { acks: -1, producer });
+  assert.deepEqual([retry.duplicate, retry.baseOffset], [true, first.baseOffset]);
+  assert.ok(log.recoveryPoint >= 2, 'the acks=all retry of an acks=1 append waited for its fsync');
+  assert.deepEqual(await readAllValues(engine, 'keyed'), ['a0', 'a1']);
 });
