@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBasket, type Server } from './servers';
 import { BATCH_BODY, record, SINGLE_BODY } from './produce-bodies';
-import { median } from './stats';
+import { median, medianInterval } from './stats';
 
 /**
  * What an Idempotency-Key per request costs. Basket runs as a child process; autocannon sends the
@@ -14,7 +14,9 @@ import { median } from './stats';
  *   batch:  1,000 such records per request, 8 connections, acks=1
  * On a shared machine one burst of other work spoils a run, so each scenario runs many short rounds,
  * each round both cases back to back, in alternating order (no key first, then key first), and the
- * figure is the median of the rounds' ratios (keyed / no key requests per second; goal >= 0.85).
+ * figure is the median of the rounds' ratios (keyed / no key requests per second; goal >= 0.85),
+ * printed with a bootstrap 95% interval of that median (medianInterval): how far another run's
+ * median may land on this machine. More rounds narrow it.
  * Also printed: median rates, the server's CPU time per request (from /proc: it does not count time
  * spent waiting for the machine) and the ratio of those, stored bytes per record of the topic, and
  * the journal's bytes per keyed request.
@@ -171,6 +173,7 @@ async function main(): Promise<void> {
 async function report(b: Build, s: Scenario, plain: Run[], keyed: Run[]): Promise<void> {
   const ratios = plain.map((p, i) => keyed[i].rps / p.rps);
   const ratio = median(ratios);
+  const [low, high] = medianInterval(ratios);
   const p = median(plain.map((x) => x.rps));
   const k = median(keyed.map((x) => x.rps));
   const cpuPlain = median(plain.map((x) => x.cpuMicrosPerRequest));
@@ -181,11 +184,11 @@ async function report(b: Build, s: Scenario, plain: Run[], keyed: Run[]): Promis
   console.log(
     `${b.label === '' ? '' : `${b.label}: `}${s.name.padEnd(26)} no key ${Math.round(p).toString().padStart(7)} req/s ${Math.round(p * s.recordsPerRequest).toString().padStart(9)} rec/s | ` +
       `key ${Math.round(k).toString().padStart(7)} req/s ${Math.round(k * s.recordsPerRequest).toString().padStart(9)} rec/s | ` +
-      `ratio ${ratio.toFixed(2)} (rounds ${ratios.map((x) => x.toFixed(2)).join(' ')}) | ` +
+      `ratio ${ratio.toFixed(2)} (95% interval of the median ${low.toFixed(2)}-${high.toFixed(2)}; rounds ${ratios.map((x) => x.toFixed(2)).join(' ')}) | ` +
       `cpu ${cpuPlain.toFixed(0)} / ${cpuKeyed.toFixed(0)} us/req, ratio ${(cpuPlain / cpuKeyed).toFixed(2)} | ` +
       `${(stored.bytes / Math.max(1, stored.records)).toFixed(1)} B/record | failures ${failures}`,
   );
-  b.summary.push(`${s.name}: ${ratio.toFixed(2)} ${ratio >= GOAL ? 'met' : 'NOT met'}`);
+  b.summary.push(`${s.name}: ${ratio.toFixed(2)} ${ratio >= GOAL ? 'met' : 'NOT met'} (interval ${low.toFixed(2)}-${high.toFixed(2)})`);
 }
 
 main().catch((err: unknown) => {
