@@ -7,12 +7,13 @@ const NO_PRODUCER_ID = 2;
 
 /**
  * What the key table keeps of a key whose request succeeded, when that is a fingerprint of 32
- * bytes (requestFingerprint's SHA-256, one latin1 char per byte) and one run of outcomes (one partition, consecutive offsets, one timestamp: every
- * single-record request): in slots of typed arrays (the digest's 32 bytes, creation time, producer
- * id, partition, first offset, count, timestamp, flags) instead of an entry object, its fingerprint
- * string and its outcome array. Up to 200,000 keys live for the key window: objects that old are
- * paid again by every major collection, a slot is not. A slot is read back as a KeyEntry
- * (`entry`), a copy: such a key is only read (a repeat is answered from it).
+ * bytes (requestFingerprint's SHA-256, one latin1 char per byte) and one run of outcomes (one
+ * partition, consecutive offsets, one timestamp: every single-record request): in slots of typed
+ * arrays (the digest's 32 bytes, creation time, producer id, partition, first offset, count,
+ * timestamp, flags) instead of an entry object, its fingerprint string and its outcome array. Up
+ * to 200,000 keys live for the key window: objects that old are paid again by every major
+ * collection, a slot is not. A slot is read back as a KeyEntry (`entry`), a copy: such a key is
+ * only read (a repeat is answered from it).
  *
  * Invariant: a slot is either on the free list or holds one key; the table never shrinks.
  */

@@ -66,7 +66,7 @@ const PRODUCER_ID = 2;
  * Built with a few fixed-size writes: JSON text of the records was a measurable part of a keyed
  * single-record request's cost. Payloads of the first version were JSON `{"key": ..., "record":
  * {...}}` (first byte `{`); they are still read. The fingerprint is requestFingerprint's 32 bytes;
- * earlier versions wrote it as 64 hex digits, which are read back as those 32 bytes (hexFingerprint).
+ * earlier versions wrote it as 64 hex digits, which are read back as those 32 bytes (readFingerprint).
  */
 export function encodeKeyRecord(key: string, record: KeyRecord): Buffer {
   const out = Buffer.allocUnsafe(keyRecordSize(key, record));
