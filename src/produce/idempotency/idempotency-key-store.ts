@@ -224,17 +224,14 @@ export class IdempotencyKeyStore {
    */
   claimProducerId(entry: KeyEntry, producerId: number): boolean {
     if (entry.producerId === producerId) return true;
-    if (this.claimed(producerId)) return false;
+    if (this.claimedIds.size > 0 && this.claimedIds.get(producerId) !== -1) return false;
+    // The key the index holds under this id: if it claimed it, no other key may; if it is this
+    // entry's own place, the index records the claim (ownId).
+    const holder = this.entries.indexed(producerId);
+    if (holder !== -1 && this.producerIdOf(this.entries.value(holder)!) === producerId) return false;
     entry.producerId = producerId;
-    if (!this.ownId(entry.handle, producerId)) this.claimedIds.set(producerId, CLAIMED);
+    if (entry.handle === undefined || holder !== entry.handle) this.claimedIds.set(producerId, CLAIMED);
     return true;
-  }
-
-  /** True when a key of the table holds `producerId` as its own producer's. */
-  private claimed(producerId: number): boolean {
-    if (this.claimedIds.size > 0 && this.claimedIds.get(producerId) !== -1) return true;
-    const handle = this.entries.indexed(producerId);
-    return handle !== -1 && this.producerIdOf(this.entries.value(handle)!) === producerId;
   }
 
   /** True when the table finds the key under `handle` by `producerId` itself: a claim of it needs no entry in claimedIds. */
